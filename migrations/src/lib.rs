@@ -1,0 +1,21 @@
+//! Database schema for Homeward, shared by SQLite and PostgreSQL.
+//!
+//! Migrations are plain SQL written once with a few per-backend type names, so that one set of
+//! files serves both databases. They never import the application's entities.
+
+// sea-orm-migration's trait signatures elide the SchemaManager lifetime.
+#![allow(elided_lifetimes_in_paths)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_content;
+mod sql;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_content::Migration)]
+    }
+}

@@ -1,0 +1,37 @@
+//! The JSON API under `/api/v1`, described by an OpenAPI document at `/api/openapi.json`
+//! with a docs page at `/docs`.
+
+pub mod lessons;
+pub mod problem;
+
+use poem::Route;
+use poem_openapi::OpenApiService;
+
+use crate::settings::Settings;
+
+pub type Service = OpenApiService<lessons::LessonsApi, ()>;
+
+pub fn service(settings: &Settings) -> Service {
+    OpenApiService::new(lessons::LessonsApi, "Homeward API", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Weekly parenting lessons for migrant workers. Every text comes in Simplified Chinese \
+             (`zh`) and English (`en`). Errors are `application/problem+json`.",
+        )
+        .server(format!("{}/api/v1", settings.public_url()))
+}
+
+/// `/api/v1/*`, `/api/openapi.json` and `/docs`.
+pub fn routes(settings: &Settings) -> Route {
+    let service = service(settings);
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    Route::new()
+        .nest("/api/v1", service)
+        .at("/api/openapi.json", spec)
+        .nest("/docs", docs)
+}
+
+/// The OpenAPI document as JSON, for the snapshot test and `homeward` tooling.
+pub fn spec_json(settings: &Settings) -> String {
+    service(settings).spec()
+}

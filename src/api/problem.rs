@@ -1,0 +1,92 @@
+//! API errors as RFC 9457 problem details, every one listed in the OpenAPI document.
+
+use poem::http::StatusCode;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+/// What went wrong, in words a person can act on.
+#[derive(Debug, Clone, Object)]
+pub struct Problem {
+    /// A URI naming the kind of problem (`about:blank` for plain HTTP statuses).
+    #[oai(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem {
+            problem_type: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// The request could not be read (bad JSON, wrong types, too large).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// No such series or lesson, or it is not released yet.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The request was understood but its content is not valid (e.g. an unknown quiz choice).
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Invalid(Json<Problem>),
+    /// The database is unreachable or overloaded; try again shortly.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
+    /// An unexpected server error; it has been logged.
+    #[oai(status = 500, content_type = "application/problem+json")]
+    Internal(Json<Problem>),
+}
+
+impl ApiError {
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, detail)))
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> ApiError {
+        ApiError::Invalid(Json(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)))
+    }
+}
+
+impl From<crate::error::AppError> for ApiError {
+    fn from(error: crate::error::AppError) -> ApiError {
+        use crate::error::AppError;
+        match error {
+            AppError::NotFound => ApiError::not_found("not found"),
+            AppError::BadRequest(detail) => ApiError::Invalid(Json(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail))),
+            AppError::Unavailable => ApiError::Unavailable(Json(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is busy or unreachable; please try again shortly",
+            ))),
+            AppError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "api request failed");
+                ApiError::Internal(Json(Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "an unexpected error happened; it has been logged",
+                )))
+            }
+        }
+    }
+}
+
+/// A problem+json response for errors raised outside the API's own operations (unknown paths,
+/// unreadable bodies), so every `/api` answer has the same shape.
+pub fn problem_response(status: StatusCode, detail: &str) -> poem::Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    poem::Response::builder()
+        .status(status)
+        .content_type("application/problem+json")
+        .body(body.to_string())
+}

@@ -1,0 +1,329 @@
+//! The cache: one interface, two stores (in-process, Redis). Redis only ever caches: every call
+//! has a short timeout, and on any error the caller computes from the database instead.
+//!
+//! Cross-instance invalidation uses a generation counter kept in the cache store: every key
+//! that holds content includes the generation, and a change (import, publish, unpublish) bumps
+//! it after its transaction commits, so all instances sharing the Redis miss at once.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use redis::AsyncCommands;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How long one Redis call may take before we give up and use the database.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// After a Redis failure, how long to go straight to the database before trying Redis again.
+const REDIS_BACKOFF: Duration = Duration::from_millis(1000);
+
+#[derive(Debug, thiserror::Error)]
+#[error("cache unavailable: {0}")]
+pub struct CacheError(String);
+
+/// A key-value store with expiry and a counter.
+#[async_trait]
+pub trait CacheStore: Send + Sync {
+    fn kind(&self) -> &'static str;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
+    async fn incr(&self, key: &str) -> Result<i64, CacheError>;
+    async fn ping(&self) -> Result<(), CacheError>;
+}
+
+/// The in-process store used when `REDIS_URL` is unset. Bounded: it empties when full.
+#[derive(Default)]
+pub struct InProcessStore {
+    entries: Mutex<HashMap<String, (Arc<Vec<u8>>, Instant)>>,
+    bytes: Mutex<usize>,
+}
+
+const IN_PROCESS_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+#[async_trait]
+impl CacheStore for InProcessStore {
+    fn kind(&self) -> &'static str {
+        "in-process"
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let entries = self.entries.lock().expect("cache lock");
+        Ok(entries
+            .get(key)
+            .filter(|(_, expires)| *expires > Instant::now())
+            .map(|(value, _)| value.as_ref().clone()))
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        let mut entries = self.entries.lock().expect("cache lock");
+        let mut bytes = self.bytes.lock().expect("cache lock");
+        if *bytes + value.len() > IN_PROCESS_MAX_BYTES {
+            entries.retain(|k, _| k.ends_with(":gen"));
+            *bytes = 0;
+        }
+        *bytes += value.len();
+        entries.insert(key.to_owned(), (Arc::new(value), Instant::now() + ttl));
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str) -> Result<i64, CacheError> {
+        let mut entries = self.entries.lock().expect("cache lock");
+        let current = entries
+            .get(key)
+            .and_then(|(v, _)| std::str::from_utf8(v).ok()?.parse::<i64>().ok())
+            .unwrap_or(0);
+        let next = current + 1;
+        let forever = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
+        entries.insert(key.to_owned(), (Arc::new(next.to_string().into_bytes()), forever));
+        Ok(next)
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        Ok(())
+    }
+}
+
+/// Redis through a reconnecting connection manager, created lazily so the server starts
+/// without Redis.
+pub struct RedisStore {
+    manager: redis::aio::ConnectionManager,
+    down_until: Mutex<Option<Instant>>,
+}
+
+impl RedisStore {
+    pub fn new(url: &str) -> anyhow::Result<RedisStore> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let manager = redis::aio::ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(RedisStore {
+            manager,
+            down_until: Mutex::new(None),
+        })
+    }
+
+    async fn call<T, F, Fut>(&self, op: F) -> Result<T, CacheError>
+    where
+        F: FnOnce(redis::aio::ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if let Some(until) = *self.down_until.lock().expect("redis state lock") {
+            if Instant::now() < until {
+                return Err(CacheError("redis recently failed".into()));
+            }
+        }
+        let result = tokio::time::timeout(REDIS_TIMEOUT, op(self.manager.clone())).await;
+        let outcome = match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(CacheError(error.to_string())),
+            Err(_) => Err(CacheError("redis timed out".into())),
+        };
+        let mut down_until = self.down_until.lock().expect("redis state lock");
+        match &outcome {
+            Ok(_) => *down_until = None,
+            Err(error) => {
+                if down_until.is_none() {
+                    tracing::warn!(%error, "redis unavailable; serving from the database");
+                }
+                *down_until = Some(Instant::now() + REDIS_BACKOFF);
+            }
+        }
+        outcome
+    }
+}
+
+#[async_trait]
+impl CacheStore for RedisStore {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let key = key.to_owned();
+        self.call(|mut c| async move { c.get(key).await }).await
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
+        let key = key.to_owned();
+        let seconds = ttl.as_secs().max(1);
+        self.call(|mut c| async move { c.set_ex(key, value, seconds).await })
+            .await
+    }
+
+    async fn incr(&self, key: &str) -> Result<i64, CacheError> {
+        let key = key.to_owned();
+        self.call(|mut c| async move { c.incr(key, 1).await }).await
+    }
+
+    async fn ping(&self) -> Result<(), CacheError> {
+        // Readiness always asks Redis itself, even during the back-off.
+        let result = tokio::time::timeout(REDIS_TIMEOUT, async {
+            let mut c = self.manager.clone();
+            redis::cmd("PING").query_async::<String>(&mut c).await
+        })
+        .await;
+        match result {
+            Ok(Ok(_)) => {
+                *self.down_until.lock().expect("redis state lock") = None;
+                Ok(())
+            }
+            Ok(Err(error)) => Err(CacheError(error.to_string())),
+            Err(_) => Err(CacheError("redis timed out".into())),
+        }
+    }
+}
+
+/// The cache the services use: namespaced keys, generations, single-flight computation.
+pub struct Cache {
+    store: Arc<dyn CacheStore>,
+    prefix: String,
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Cache {
+    pub fn new(store: Arc<dyn CacheStore>, prefix: impl Into<String>) -> Cache {
+        Cache {
+            store,
+            prefix: prefix.into(),
+            inflight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+
+    /// The current content generation, or `None` when the cache is unreachable.
+    pub async fn generation(&self) -> Option<i64> {
+        match self.store.get(&self.key("gen")).await {
+            Ok(Some(raw)) => std::str::from_utf8(&raw).ok()?.parse().ok(),
+            Ok(None) => Some(0),
+            Err(_) => None,
+        }
+    }
+
+    /// Invalidates every content key on every instance sharing this cache.
+    pub async fn bump_generation(&self) {
+        if let Err(error) = self.store.incr(&self.key("gen")).await {
+            tracing::warn!(%error, "could not bump the cache generation");
+        }
+    }
+
+    /// Returns the cached value for `key`, or computes, stores and returns it. Concurrent misses
+    /// for one key on this instance compute once. When the store fails, computes without caching.
+    pub async fn get_or_compute<T, F, Fut>(&self, key: &str, ttl: Duration, compute: F) -> anyhow::Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = anyhow::Result<T>>,
+    {
+        let key = self.key(key);
+        match self.lookup::<T>(&key).await {
+            Ok(Some(value)) => return Ok(value),
+            Ok(None) => {}
+            Err(_) => {
+                metrics::counter!("cache_errors_total").increment(1);
+                return compute().await;
+            }
+        }
+        let gate = {
+            let mut inflight = self.inflight.lock().expect("inflight lock");
+            inflight.entry(key.clone()).or_default().clone()
+        };
+        let _turn = gate.lock().await;
+        let result = async {
+            if let Ok(Some(value)) = self.lookup::<T>(&key).await {
+                return Ok(value);
+            }
+            metrics::counter!("cache_misses_total").increment(1);
+            let value = compute().await?;
+            if let Ok(bytes) = serde_json::to_vec(&value) {
+                let _ = self.store.set(&key, bytes, ttl).await;
+            }
+            Ok(value)
+        }
+        .await;
+        self.inflight.lock().expect("inflight lock").remove(&key);
+        result
+    }
+
+    async fn lookup<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CacheError> {
+        let Some(bytes) = self.store.get(key).await? else {
+            return Ok(None);
+        };
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => {
+                metrics::counter!("cache_hits_total").increment(1);
+                Ok(Some(value))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn concurrent_misses_compute_once() {
+        let cache = Arc::new(Cache::new(Arc::new(InProcessStore::default()), "t:"));
+        let computed = Arc::new(AtomicU32::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let cache = cache.clone();
+                let computed = computed.clone();
+                tokio::spawn(async move {
+                    cache
+                        .get_or_compute("k", Duration::from_secs(60), || async {
+                            computed.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok(42u32)
+                        })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 42);
+        }
+        assert_eq!(computed.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn generation_counts_up() {
+        let cache = Cache::new(Arc::new(InProcessStore::default()), "t:");
+        assert_eq!(cache.generation().await, Some(0));
+        cache.bump_generation().await;
+        assert_eq!(cache.generation().await, Some(1));
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_falls_back_to_computing() {
+        let store = RedisStore::new("redis://127.0.0.1:1/").unwrap();
+        let cache = Cache::new(Arc::new(store), "t:");
+        assert_eq!(cache.generation().await, None);
+        let value = cache
+            .get_or_compute("k", Duration::from_secs(1), || async { Ok(7u8) })
+            .await
+            .unwrap();
+        assert_eq!(value, 7);
+        assert!(!cache.ping().await);
+    }
+}

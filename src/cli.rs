@@ -1,0 +1,201 @@
+//! The `homeward` command line: serve, migrate, check and import content.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::settings::Settings;
+use crate::startup::{self, AppState};
+use crate::{content, services, store};
+
+#[derive(Debug, Parser)]
+#[command(name = "homeward", version, about = "Weekly parenting lessons for migrant workers")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default). On embedded SQLite it also migrates and imports content.
+    Serve,
+    /// Database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Lesson content files.
+    Content {
+        #[command(subcommand)]
+        action: ContentAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the most recent migrations.
+    Down {
+        /// How many migrations to roll back.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List applied and pending migrations.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContentAction {
+    /// Validate a content folder; prints every problem as `path: field: message`, exit 1 on any.
+    Check {
+        /// Defaults to HOMEWARD_CONTENT_DIR.
+        dir: Option<PathBuf>,
+    },
+    /// Validate, then import a content folder into the database (idempotent).
+    Import {
+        /// Defaults to HOMEWARD_CONTENT_DIR.
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Runs the command; the returned code is the process exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let settings = cli.settings;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await.map(|_| 0),
+        Command::Migrate { action } => migrate(settings, action).await.map(|_| 0),
+        Command::Content { action: ContentAction::Check { dir } } => {
+            let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
+            Ok(check(&dir))
+        }
+        Command::Content { action: ContentAction::Import { dir } } => {
+            let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
+            import(settings, &dir).await
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let state = AppState::connect(settings, Arc::new(SystemClock), "hw:").await?;
+    startup::prepare(&state).await?;
+    let (acceptor, local) = startup::bind(&bind).await?;
+    tracing::info!(address = %local, public_url = %state.settings.public_url(), "homeward is listening");
+    startup::serve(state, acceptor, shutdown_signal()).await?;
+    tracing::info!("homeward stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
+    settings.validate()?;
+    let db = store::connect(settings.database_url()).await?;
+    match action {
+        MigrateAction::Up => {
+            let pending = store::pending_migrations(&db).await?;
+            store::migrate_up(&db).await?;
+            println!("applied {} migration(s)", pending.len());
+        }
+        MigrateAction::Down { steps } => {
+            store::migrate_down(&db, steps).await?;
+            println!("rolled back {steps} migration(s)");
+        }
+        MigrateAction::Status => {
+            for name in store::applied_migrations(&db).await? {
+                println!("applied  {name}");
+            }
+            for name in store::pending_migrations(&db).await? {
+                println!("pending  {name}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check(dir: &std::path::Path) -> i32 {
+    match content::load_dir(dir) {
+        Ok(series) => {
+            let lessons: usize = series.iter().map(|s| s.lessons.len()).sum();
+            println!("ok: {} series, {lessons} lessons in {}", series.len(), dir.display());
+            0
+        }
+        Err(problems) => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            eprintln!("{} problem(s) found", problems.len());
+            1
+        }
+    }
+}
+
+async fn import(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32> {
+    let series = match content::load_dir(dir) {
+        Ok(series) => series,
+        Err(problems) => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            eprintln!("{} problem(s) found; nothing imported", problems.len());
+            return Ok(1);
+        }
+    };
+    let state = AppState::connect(settings, Arc::new(SystemClock), "hw:").await?;
+    if store::is_sqlite(&state.db) {
+        store::migrate_up(&state.db).await?;
+    } else if !store::pending_migrations(&state.db).await?.is_empty() {
+        anyhow::bail!("the database has pending migrations; run `homeward migrate up` first");
+    }
+    let total: u64 = series.iter().map(|s| s.lessons.len() as u64).sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .context("progress style")?,
+    );
+    let counts = content::import::import_all(&state.db, &series, state.clock.now(), |name| {
+        bar.set_message(name.to_owned());
+        bar.inc(1);
+    })
+    .await?;
+    bar.finish_and_clear();
+    if counts.changed_anything() {
+        services::lessons::content_changed(&state).await;
+    }
+    println!(
+        "imported {} series: {} lessons created, {} updated, {} unchanged, {} unpublished",
+        series.len(),
+        counts.lessons_created,
+        counts.lessons_updated,
+        counts.lessons_unchanged,
+        counts.lessons_unpublished
+    );
+    Ok(0)
+}

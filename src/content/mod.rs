@@ -1,0 +1,109 @@
+//! Reads `content/` into domain types, reporting every problem at once, and imports it.
+
+mod files;
+pub mod import;
+mod raw;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono_tz::Tz;
+
+use crate::domain::lesson::LessonContent;
+use crate::domain::{Audience, LessonStatus, Slug, Text};
+
+pub use files::MediaFile;
+
+/// One thing wrong with the content files, printed as `path: field: message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub path: PathBuf,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.path.display(), self.field, self.message)
+    }
+}
+
+/// When week 1 of a series comes out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FirstRelease {
+    Date(NaiveDate),
+    /// Counted back from the week of the import; for demo content.
+    WeeksAgo(u32),
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadedSeries {
+    pub slug: Slug,
+    pub audience: Audience,
+    pub timezone: Tz,
+    pub first_release: FirstRelease,
+    pub weekday: Weekday,
+    pub time: NaiveTime,
+    pub order: i32,
+    pub title: Text,
+    pub summary: Text,
+    /// Hash of `series.toml`, to skip unchanged series on import.
+    pub source_hash: String,
+    pub lessons: Vec<LoadedLesson>,
+}
+
+/// A lesson's explicit release time: wall-clock in the series' timezone, or an exact instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReleaseOverride {
+    Local(NaiveDateTime),
+    Exact(chrono::DateTime<chrono::Utc>),
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadedLesson {
+    pub slug: Slug,
+    pub week: u32,
+    pub status: LessonStatus,
+    pub release_override: Option<ReleaseOverride>,
+    pub title: Text,
+    pub summary: Text,
+    pub content: LessonContent,
+    pub media: Vec<MediaFile>,
+    /// Hash of `lesson.toml` and every file it uses.
+    pub source_hash: String,
+}
+
+/// Loads and validates every series under `dir`. Any problem anywhere fails the whole load, and
+/// all problems found are returned together.
+pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSeries>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut series = Vec::new();
+    let entries = match files::sorted_subdirs(dir) {
+        Ok(entries) => entries,
+        Err(message) => {
+            return Err(vec![Problem {
+                path: dir.to_path_buf(),
+                field: "(folder)".into(),
+                message,
+            }]);
+        }
+    };
+    for series_dir in entries {
+        if let Some(loaded) = raw::load_series(&series_dir, &mut problems) {
+            series.push(loaded);
+        }
+    }
+    if series.is_empty() && problems.is_empty() {
+        problems.push(Problem {
+            path: dir.to_path_buf(),
+            field: "(folder)".into(),
+            message: "no series found: expected folders with a series.toml".into(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(series)
+    } else {
+        Err(problems)
+    }
+}

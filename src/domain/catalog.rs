@@ -1,0 +1,149 @@
+//! The catalog: every series and lesson with its release time and status, but no bodies.
+//! Visibility is decided here, against the clock, on every request — never baked into a cache.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::schedule::is_visible;
+use super::{Audience, LessonKind, LessonStatus, Text};
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub series: Vec<SeriesEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesEntry {
+    pub id: i64,
+    pub slug: String,
+    pub audience: Audience,
+    pub timezone: String,
+    pub order: i32,
+    pub title: Text,
+    pub summary: Text,
+    /// Ordered by week.
+    pub lessons: Vec<LessonEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LessonEntry {
+    pub id: i64,
+    pub slug: String,
+    pub week: u32,
+    pub kind: LessonKind,
+    pub status: LessonStatus,
+    pub release_at: DateTime<Utc>,
+    pub title: Text,
+    pub summary: Text,
+    pub has_quiz: bool,
+    pub updated_at: DateTime<Utc>,
+    pub media: Vec<MediaMeta>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaMeta {
+    pub name: String,
+    pub content_type: String,
+    pub sha256: String,
+    pub size: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Catalog {
+    pub fn series(&self, slug: &str) -> Option<&SeriesEntry> {
+        self.series.iter().find(|s| s.slug == slug)
+    }
+}
+
+impl LessonEntry {
+    pub fn is_visible(&self, now: DateTime<Utc>) -> bool {
+        is_visible(self.status, self.release_at, now)
+    }
+
+    pub fn media(&self, name: &str) -> Option<&MediaMeta> {
+        self.media.iter().find(|m| m.name == name)
+    }
+}
+
+impl SeriesEntry {
+    /// Lessons a learner may see at `now`, in order of week.
+    pub fn released(&self, now: DateTime<Utc>) -> Vec<&LessonEntry> {
+        self.lessons.iter().filter(|l| l.is_visible(now)).collect()
+    }
+
+    /// This week's lesson: the most recently released one.
+    pub fn current(&self, now: DateTime<Utc>) -> Option<&LessonEntry> {
+        self.lessons
+            .iter()
+            .filter(|l| l.is_visible(now))
+            .max_by_key(|l| (l.release_at, l.week))
+    }
+
+    /// When the next published lesson comes out. Says nothing about which lesson it is.
+    pub fn next_release(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.lessons
+            .iter()
+            .filter(|l| l.status == LessonStatus::Published && l.release_at > now)
+            .map(|l| l.release_at)
+            .min()
+    }
+
+    pub fn visible_lesson(&self, slug: &str, now: DateTime<Utc>) -> Option<&LessonEntry> {
+        self.lessons
+            .iter()
+            .find(|l| l.slug == slug && l.is_visible(now))
+    }
+
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lesson(week: u32, status: LessonStatus, release: &str) -> LessonEntry {
+        LessonEntry {
+            id: i64::from(week),
+            slug: format!("l{week}"),
+            week,
+            kind: LessonKind::Article,
+            status,
+            release_at: release.parse().unwrap(),
+            title: Text::new("课", "lesson"),
+            summary: Text::new("课", "lesson"),
+            has_quiz: false,
+            updated_at: release.parse().unwrap(),
+            media: vec![],
+        }
+    }
+
+    fn series() -> SeriesEntry {
+        SeriesEntry {
+            id: 1,
+            slug: "s".into(),
+            audience: Audience::Parents,
+            timezone: "Asia/Shanghai".into(),
+            order: 0,
+            title: Text::new("系列", "series"),
+            summary: Text::new("系列", "series"),
+            lessons: vec![
+                lesson(1, LessonStatus::Published, "2026-09-07T12:00:00Z"),
+                lesson(2, LessonStatus::Draft, "2026-09-14T12:00:00Z"),
+                lesson(3, LessonStatus::Published, "2026-09-21T12:00:00Z"),
+            ],
+        }
+    }
+
+    #[test]
+    fn drafts_and_future_lessons_are_hidden() {
+        let now: DateTime<Utc> = "2026-09-15T00:00:00Z".parse().unwrap();
+        let s = series();
+        assert_eq!(s.released(now).len(), 1);
+        assert_eq!(s.current(now).unwrap().week, 1);
+        assert!(s.visible_lesson("l2", now).is_none());
+        assert!(s.visible_lesson("l3", now).is_none());
+        assert_eq!(s.next_release(now), Some("2026-09-21T12:00:00Z".parse().unwrap()));
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure rules and types: languages, slugs, lessons, the release schedule, quiz grading.
+//! Nothing here knows about HTTP or the database.
+
+pub mod catalog;
+pub mod lesson;
+pub mod quiz;
+pub mod schedule;
+pub mod slug;
+pub mod text;
+
+pub use lesson::{Audience, LessonBody, LessonKind, LessonStatus};
+pub use slug::Slug;
+pub use text::{Lang, Text};

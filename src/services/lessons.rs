@@ -1,0 +1,148 @@
+//! Reading lessons as learners see them: the catalog, visibility at the current time, lesson
+//! bodies and media, all through the cache; and what must happen after content changes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::domain::catalog::{Catalog, LessonEntry, SeriesEntry};
+use crate::domain::lesson::LessonContent;
+use crate::startup::AppState;
+use crate::store;
+
+const CONTENT_TTL: Duration = Duration::from_secs(3600);
+
+/// Per-instance memory: the catalog of the current generation, and media bytes by hash.
+#[derive(Default)]
+pub struct Memo {
+    catalog: Mutex<Option<(i64, Arc<Catalog>)>>,
+    media: Mutex<(usize, HashMap<String, Arc<Vec<u8>>>)>,
+}
+
+const MEDIA_MEMO_BYTES: usize = 64 * 1024 * 1024;
+
+/// The catalog for this request. With the cache up, it is re-read only when the generation
+/// changed (on any instance); with the cache down, it comes straight from the database.
+pub async fn catalog(state: &AppState) -> anyhow::Result<Arc<Catalog>> {
+    let Some(generation) = state.cache.generation().await else {
+        return Ok(Arc::new(store::content::catalog(&state.db).await?));
+    };
+    if let Some((memo_gen, catalog)) = state.memo.catalog.lock().expect("memo lock").as_ref() {
+        if *memo_gen == generation {
+            return Ok(catalog.clone());
+        }
+    }
+    let catalog: Catalog = state
+        .cache
+        .get_or_compute(&format!("catalog:{generation}"), CONTENT_TTL, || {
+            store::content::catalog(&state.db)
+        })
+        .await?;
+    let catalog = Arc::new(catalog);
+    *state.memo.catalog.lock().expect("memo lock") = Some((generation, catalog.clone()));
+    Ok(catalog)
+}
+
+/// A lesson a learner may see right now, with its series; `None` for anything unknown, draft or
+/// not yet released — the caller answers 404 either way.
+pub struct Visible {
+    pub catalog: Arc<Catalog>,
+    pub series_index: usize,
+    pub lesson_index: usize,
+}
+
+impl Visible {
+    pub fn series(&self) -> &SeriesEntry {
+        &self.catalog.series[self.series_index]
+    }
+
+    pub fn lesson(&self) -> &LessonEntry {
+        &self.series().lessons[self.lesson_index]
+    }
+}
+
+pub async fn visible_lesson(
+    state: &AppState,
+    series_slug: &str,
+    lesson_slug: &str,
+) -> anyhow::Result<Option<Visible>> {
+    let catalog = catalog(state).await?;
+    let now = state.clock.now();
+    let found = catalog
+        .series
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.slug == series_slug)
+        .and_then(|(si, s)| {
+            s.lessons
+                .iter()
+                .position(|l| l.slug == lesson_slug && l.is_visible(now))
+                .map(|li| (si, li))
+        });
+    Ok(found.map(|(series_index, lesson_index)| Visible {
+        catalog,
+        series_index,
+        lesson_index,
+    }))
+}
+
+/// A lesson's body and quiz. Only call this for a lesson already found visible.
+pub async fn lesson_content(state: &AppState, lesson: &LessonEntry) -> anyhow::Result<LessonContent> {
+    let load = || async {
+        store::content::lesson_content(&state.db, lesson.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("lesson {} vanished", lesson.id))
+    };
+    match state.cache.generation().await {
+        Some(generation) => {
+            state
+                .cache
+                .get_or_compute(&format!("lesson:{generation}:{}", lesson.id), CONTENT_TTL, load)
+                .await
+        }
+        None => load().await,
+    }
+}
+
+/// A rendered learner page for a visible lesson, cached per generation.
+pub async fn cached_page<F, Fut>(state: &AppState, key: &str, render: F) -> anyhow::Result<String>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = anyhow::Result<String>>,
+{
+    match state.cache.generation().await {
+        Some(generation) => {
+            state
+                .cache
+                .get_or_compute(&format!("page:{generation}:{key}"), CONTENT_TTL, render)
+                .await
+        }
+        None => render().await,
+    }
+}
+
+/// The bytes of a media file of a visible lesson, kept in memory by content hash.
+pub async fn media_bytes(state: &AppState, lesson: &LessonEntry, name: &str, sha256: &str) -> anyhow::Result<Option<Arc<Vec<u8>>>> {
+    if let Some(bytes) = state.memo.media.lock().expect("memo lock").1.get(sha256) {
+        return Ok(Some(bytes.clone()));
+    }
+    let Some(bytes) = store::content::media_bytes(&state.db, lesson.id, name).await? else {
+        return Ok(None);
+    };
+    let bytes = Arc::new(bytes);
+    let mut memo = state.memo.media.lock().expect("memo lock");
+    if memo.0 + bytes.len() > MEDIA_MEMO_BYTES {
+        memo.1.clear();
+        memo.0 = 0;
+    }
+    memo.0 += bytes.len();
+    memo.1.insert(sha256.to_owned(), bytes.clone());
+    Ok(Some(bytes))
+}
+
+/// Call after a committed content change: every instance sharing the cache sees it at once.
+pub async fn content_changed(state: &AppState) {
+    state.cache.bump_generation().await;
+    *state.memo.catalog.lock().expect("memo lock") = None;
+}

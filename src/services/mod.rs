@@ -1,0 +1,3 @@
+//! Use cases, between the HTTP layers and the store.
+
+pub mod lessons;

@@ -1,0 +1,103 @@
+//! Typed settings from the environment (and `.env`), validated at start. Every variable is
+//! listed by `homeward --help` and documented in the README and `.env.example`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/homeward.db?mode=rwc";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct Settings {
+    /// Database: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
+    /// Unset: the embedded SQLite file ./data/homeward.db, created when missing.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Redis for the shared cache, e.g. `redis://127.0.0.1:6379/0`. Unset: an in-process cache.
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "HOMEWARD_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+
+    /// The public base URL learners reach the server at (used in links and QR codes).
+    /// Unset: http://{HOMEWARD_BIND}.
+    #[arg(long, env = "HOMEWARD_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Folder holding the lesson series (see content/README.md).
+    #[arg(long, env = "HOMEWARD_CONTENT_DIR", default_value = "./content", global = true)]
+    pub content_dir: PathBuf,
+
+    /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Settings for a server on `database_url`, everything else at its default.
+    pub fn with_database(database_url: impl Into<String>) -> Settings {
+        Settings {
+            database_url: Some(database_url.into()),
+            redis_url: None,
+            bind: "127.0.0.1:0".into(),
+            public_url: None,
+            content_dir: PathBuf::from("./content"),
+            log_format: LogFormat::Text,
+        }
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or(DEFAULT_DATABASE_URL)
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_deref().filter(|url| !url.trim().is_empty())
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) if !url.trim().is_empty() => url.trim_end_matches('/').to_owned(),
+            _ => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Checks every setting and says which one is wrong and how.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("DATABASE_URL must start with sqlite: or postgres:// (got a value starting with '{}')",
+                url.split(':').next().unwrap_or_default());
+        }
+        if let Some(redis) = self.redis_url() {
+            if !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+                bail!("REDIS_URL must start with redis:// or rediss://");
+            }
+        }
+        self.bind
+            .parse::<SocketAddr>()
+            .with_context(|| format!("HOMEWARD_BIND '{}' is not an address such as 127.0.0.1:8080", self.bind))?;
+        if let Some(public) = self.public_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            if !(public.starts_with("http://") || public.starts_with("https://")) {
+                bail!("HOMEWARD_PUBLIC_URL '{public}' must start with http:// or https://");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,297 @@
+//! Learner pages: home, a series, a lesson with its quiz, the quiz result, the language switch.
+
+use askama::Template;
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Form, Html, Path, Query};
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+
+use super::i18n::{self, LANG_COOKIE, audience_label, format_moment, kind_label, ui};
+use super::views::*;
+use crate::domain::catalog::{LessonEntry, SeriesEntry};
+use crate::domain::quiz::Answers;
+use crate::domain::{Lang, LessonBody};
+use crate::error::{AppError, from_db};
+use crate::services::lessons;
+use crate::startup::AppState;
+
+type PageResult = Result<Response, AppError>;
+
+fn chrome(state: &AppState, lang: Lang, title: &str, path: &str) -> Chrome {
+    Chrome {
+        lang,
+        t: ui(lang),
+        title: title.to_owned(),
+        css: state.assets.url("app.css").to_owned(),
+        icon: state.assets.url("icon.svg").to_owned(),
+        switch_href: format!("/lang/{}?next={}", lang.other().code(), encode_path(path)),
+    }
+}
+
+/// Percent-encodes the few characters a local path may hold that would break a query value.
+fn encode_path(path: &str) -> String {
+    path.replace('%', "%25").replace('&', "%26").replace('?', "%3F").replace('#', "%23")
+}
+
+pub fn html(body: String) -> Response {
+    Html(body)
+        .with_header(header::CACHE_CONTROL, "no-cache")
+        .into_response()
+}
+
+fn render(template: &impl Template) -> Result<String, AppError> {
+    template
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
+}
+
+fn lesson_link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang) -> LessonLink {
+    LessonLink {
+        href: format!("/s/{}/{}", series.slug, lesson.slug),
+        title: lesson.title.get(lang).to_owned(),
+        summary: lesson.summary.get(lang).to_owned(),
+        week_label: ui(lang).week_label(lesson.week),
+        kind_label: kind_label(lesson.kind, lang),
+    }
+}
+
+#[handler]
+pub async fn home_page(state: Data<&AppState>, lang: Lang) -> PageResult {
+    let catalog = lessons::catalog(&state).await.map_err(from_db)?;
+    let now = state.clock.now();
+    let series = catalog
+        .series
+        .iter()
+        .filter(|s| !s.released(now).is_empty() || s.next_release(now).is_some())
+        .map(|s| SeriesCard {
+            href: format!("/s/{}", s.slug),
+            title: s.title.get(lang).to_owned(),
+            summary: s.summary.get(lang).to_owned(),
+            audience: audience_label(s.audience, lang),
+            current: s.current(now).map(|l| lesson_link(s, l, lang)),
+            released: s.released(now).len(),
+            next: s.next_release(now).map(|t| format_moment(t, s.timezone(), lang)),
+        })
+        .collect();
+    let page = HomePage {
+        page: chrome(&state, lang, ui(lang).tagline, "/"),
+        series,
+    };
+    Ok(html(render(&page)?))
+}
+
+#[handler]
+pub async fn series_page(state: Data<&AppState>, lang: Lang, Path(slug): Path<String>) -> PageResult {
+    let catalog = lessons::catalog(&state).await.map_err(from_db)?;
+    let now = state.clock.now();
+    let series = catalog.series(&slug).ok_or(AppError::NotFound)?;
+    let released = series.released(now);
+    if released.is_empty() && series.next_release(now).is_none() {
+        return Err(AppError::NotFound);
+    }
+    let page = SeriesPage {
+        page: chrome(&state, lang, series.title.get(lang), &format!("/s/{slug}")),
+        title: series.title.get(lang).to_owned(),
+        summary: series.summary.get(lang).to_owned(),
+        lessons: released.iter().map(|l| lesson_link(series, l, lang)).collect(),
+        next: series
+            .next_release(now)
+            .map(|t| format_moment(t, series.timezone(), lang)),
+    };
+    Ok(html(render(&page)?))
+}
+
+pub(crate) async fn find_visible(
+    state: &AppState,
+    series: &str,
+    lesson: &str,
+) -> Result<lessons::Visible, AppError> {
+    lessons::visible_lesson(state, series, lesson)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)
+}
+
+#[handler]
+pub async fn lesson_page(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path((series_slug, lesson_slug)): Path<(String, String)>,
+) -> PageResult {
+    let visible = find_visible(&state, &series_slug, &lesson_slug).await?;
+    let key = format!("lesson:{}:{}", visible.lesson().id, lang.code());
+    let page = lessons::cached_page(&state, &key, || async {
+        let content = lessons::lesson_content(&state, visible.lesson()).await?;
+        let view = lesson_view(&state, &visible, &content, lang);
+        view.render().map_err(|e| anyhow::anyhow!("template: {e}"))
+    })
+    .await
+    .map_err(from_db)?;
+    Ok(html(page))
+}
+
+fn lesson_view(
+    state: &AppState,
+    visible: &lessons::Visible,
+    content: &crate::domain::lesson::LessonContent,
+    lang: Lang,
+) -> LessonPage {
+    let (series, lesson) = (visible.series(), visible.lesson());
+    let base = format!("/s/{}/{}", series.slug, lesson.slug);
+    let media = |name: &str| format!("/media/{}/{}/{}", series.slug, lesson.slug, name);
+    let body = match &content.body {
+        LessonBody::Comic { panels } => BodyView::Comic(
+            panels
+                .iter()
+                .enumerate()
+                .map(|(i, p)| PanelView {
+                    src: media(&p.image),
+                    width: p.width,
+                    height: p.height,
+                    caption: p.caption.get(lang).to_owned(),
+                    alt: p.alt.get(lang).to_owned(),
+                    eager: i == 0,
+                })
+                .collect(),
+        ),
+        LessonBody::Video(video) => BodyView::Video(VideoView {
+            src: media(&video.file),
+            poster: media(&video.poster),
+            captions_zh: media(&video.captions.zh),
+            captions_en: media(&video.captions.en),
+            transcript: video.transcript.get(lang).to_owned(),
+            minutes: format!(
+                "{}:{:02}",
+                video.duration_seconds / 60,
+                video.duration_seconds % 60
+            ),
+        }),
+        LessonBody::Article { html } => BodyView::Article(html.get(lang).to_owned()),
+    };
+    let quiz = content.quiz.as_ref().map(|quiz| {
+        quiz.questions
+            .iter()
+            .map(|q| QuestionView {
+                field: format!("q.{}", q.id),
+                prompt: q.prompt.get(lang).to_owned(),
+                multiple: q.kind == crate::domain::quiz::QuestionKind::Multiple,
+                choices: q
+                    .choices
+                    .iter()
+                    .map(|c| ChoiceView {
+                        id: c.id.clone(),
+                        text: c.text.get(lang).to_owned(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    });
+    LessonPage {
+        page: chrome(state, lang, lesson.title.get(lang), &base),
+        series_href: format!("/s/{}", series.slug),
+        series_title: series.title.get(lang).to_owned(),
+        week_label: ui(lang).week_label(lesson.week),
+        kind_label: kind_label(lesson.kind, lang),
+        released: format_moment(lesson.release_at, series.timezone(), lang),
+        summary: lesson.summary.get(lang).to_owned(),
+        body,
+        quiz,
+        quiz_action: format!("{base}/quiz"),
+    }
+}
+
+/// Reads quiz form fields `q.{question}` (repeated for several choices) into answers.
+pub(crate) fn answers_from_form(fields: &[(String, String)]) -> Result<Answers, AppError> {
+    let mut answers = Answers::new();
+    for (name, value) in fields {
+        if name == "lang" {
+            continue;
+        }
+        let question = name
+            .strip_prefix("q.")
+            .ok_or_else(|| AppError::BadRequest(format!("unexpected form field '{name}'")))?;
+        answers.entry(question.to_owned()).or_default().push(value.clone());
+    }
+    Ok(answers)
+}
+
+#[handler]
+pub async fn quiz_answer(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path((series_slug, lesson_slug)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let visible = find_visible(&state, &series_slug, &lesson_slug).await?;
+    let content = lessons::lesson_content(&state, visible.lesson())
+        .await
+        .map_err(from_db)?;
+    let quiz = content.quiz.ok_or(AppError::NotFound)?;
+    let answers = answers_from_form(&fields)?;
+    let grade = quiz
+        .grade(&answers)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (series, lesson) = (visible.series(), visible.lesson());
+    let choice_texts = |question: &crate::domain::quiz::Question, ids: &[String]| {
+        let texts: Vec<&str> = ids
+            .iter()
+            .filter_map(|id| question.choices.iter().find(|c| &c.id == id))
+            .map(|c| c.text.get(lang))
+            .collect();
+        if texts.is_empty() {
+            ui(lang).no_answer.to_owned()
+        } else {
+            texts.join("；")
+        }
+    };
+    let results = quiz
+        .questions
+        .iter()
+        .zip(&grade.questions)
+        .map(|(question, result)| ResultView {
+            prompt: question.prompt.get(lang).to_owned(),
+            correct: result.correct,
+            chosen: choice_texts(question, &result.chosen),
+            right: choice_texts(question, &result.correct_answer),
+            explanation: question.explanation.get(lang).to_owned(),
+        })
+        .collect();
+    let lesson_href = format!("/s/{}/{}", series.slug, lesson.slug);
+    let page = QuizResultPage {
+        page: chrome(&state, lang, lesson.title.get(lang), &lesson_href),
+        series_href: format!("/s/{}", series.slug),
+        lesson_href,
+        score: grade.score,
+        total: grade.total,
+        passed: grade.passed,
+        results,
+    };
+    Ok(html(render(&page)?))
+}
+
+#[derive(Deserialize)]
+pub struct NextPath {
+    next: Option<String>,
+}
+
+/// Remembers the chosen language in a cookie and goes back to the page the learner was on.
+#[handler]
+pub fn switch_language(Path(code): Path<String>, Query(query): Query<NextPath>, req: &Request) -> PageResult {
+    let lang = Lang::parse(&code).ok_or(AppError::NotFound)?;
+    // Only local paths: never an open redirect.
+    let next = query
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
+    let secure = if req.uri().scheme_str() == Some("https") { "; Secure" } else { "" };
+    Ok(Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, next)
+        .header(
+            header::SET_COOKIE,
+            format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}", lang.code()),
+        )
+        .finish())
+}
+
+pub use i18n::request_lang;

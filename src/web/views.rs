@@ -1,0 +1,134 @@
+//! askama view structs: what each learner page shows, already in the request's language.
+
+use askama::Template;
+
+use super::i18n::Ui;
+use crate::domain::Lang;
+
+/// The frame around every page.
+pub struct Chrome {
+    pub lang: Lang,
+    pub t: &'static Ui,
+    pub title: String,
+    pub css: String,
+    pub icon: String,
+    pub switch_href: String,
+}
+
+pub struct LessonLink {
+    pub href: String,
+    pub title: String,
+    pub summary: String,
+    pub week_label: String,
+    pub kind_label: &'static str,
+}
+
+pub struct SeriesCard {
+    pub href: String,
+    pub title: String,
+    pub summary: String,
+    pub audience: &'static str,
+    pub current: Option<LessonLink>,
+    pub released: usize,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub page: Chrome,
+    pub series: Vec<SeriesCard>,
+}
+
+#[derive(Template)]
+#[template(path = "series.html")]
+pub struct SeriesPage {
+    pub page: Chrome,
+    pub title: String,
+    pub summary: String,
+    pub lessons: Vec<LessonLink>,
+    pub next: Option<String>,
+}
+
+pub struct PanelView {
+    pub src: String,
+    pub width: u32,
+    pub height: u32,
+    pub caption: String,
+    pub alt: String,
+    pub eager: bool,
+}
+
+pub struct VideoView {
+    pub src: String,
+    pub poster: String,
+    pub captions_zh: String,
+    pub captions_en: String,
+    pub transcript: String,
+    pub minutes: String,
+}
+
+pub enum BodyView {
+    Comic(Vec<PanelView>),
+    Video(VideoView),
+    /// Sanitised at import (pulldown-cmark + ammonia); never raw editor HTML.
+    Article(String),
+}
+
+pub struct ChoiceView {
+    pub id: String,
+    pub text: String,
+}
+
+pub struct QuestionView {
+    pub field: String,
+    pub prompt: String,
+    pub multiple: bool,
+    pub choices: Vec<ChoiceView>,
+}
+
+#[derive(Template)]
+#[template(path = "lesson.html")]
+pub struct LessonPage {
+    pub page: Chrome,
+    pub series_href: String,
+    pub series_title: String,
+    pub week_label: String,
+    pub kind_label: &'static str,
+    pub released: String,
+    pub summary: String,
+    pub body: BodyView,
+    pub quiz: Option<Vec<QuestionView>>,
+    pub quiz_action: String,
+}
+
+pub struct ResultView {
+    pub prompt: String,
+    pub correct: bool,
+    pub chosen: String,
+    pub right: String,
+    pub explanation: String,
+}
+
+#[derive(Template)]
+#[template(path = "quiz_result.html")]
+pub struct QuizResultPage {
+    pub page: Chrome,
+    pub lesson_href: String,
+    pub series_href: String,
+    pub score: u32,
+    pub total: u32,
+    pub passed: bool,
+    pub results: Vec<ResultView>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub css: String,
+    pub status: u16,
+    pub zh_title: &'static str,
+    pub zh_body: &'static str,
+    pub en_title: &'static str,
+    pub en_body: &'static str,
+}
