@@ -35,9 +35,12 @@ pub trait CacheStore: Send + Sync {
 }
 
 /// The in-process store used when `REDIS_URL` is unset. Bounded: it empties when full.
+/// A cached value and when it expires.
+type Entry = (Arc<Vec<u8>>, Instant);
+
 #[derive(Default)]
 pub struct InProcessStore {
-    entries: Mutex<HashMap<String, (Arc<Vec<u8>>, Instant)>>,
+    entries: Mutex<HashMap<String, Entry>>,
     bytes: Mutex<usize>,
 }
 
@@ -77,7 +80,10 @@ impl CacheStore for InProcessStore {
             .unwrap_or(0);
         let next = current + 1;
         let forever = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
-        entries.insert(key.to_owned(), (Arc::new(next.to_string().into_bytes()), forever));
+        entries.insert(
+            key.to_owned(),
+            (Arc::new(next.to_string().into_bytes()), forever),
+        );
         Ok(next)
     }
 
@@ -113,10 +119,9 @@ impl RedisStore {
         F: FnOnce(redis::aio::ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        if let Some(until) = *self.down_until.lock().expect("redis state lock") {
-            if Instant::now() < until {
-                return Err(CacheError("redis recently failed".into()));
-            }
+        let down_until = *self.down_until.lock().expect("redis state lock");
+        if down_until.is_some_and(|until| Instant::now() < until) {
+            return Err(CacheError("redis recently failed".into()));
         }
         let result = tokio::time::timeout(REDIS_TIMEOUT, op(self.manager.clone())).await;
         let outcome = match result {
@@ -184,6 +189,9 @@ pub struct Cache {
     store: Arc<dyn CacheStore>,
     prefix: String,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// A bump that failed while the store was down; retried before the generation is next read,
+    /// so content changed during an outage is not hidden behind stale keys afterwards.
+    bump_pending: std::sync::atomic::AtomicBool,
 }
 
 impl Cache {
@@ -192,6 +200,7 @@ impl Cache {
             store,
             prefix: prefix.into(),
             inflight: Mutex::new(HashMap::new()),
+            bump_pending: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -209,6 +218,11 @@ impl Cache {
 
     /// The current content generation, or `None` when the cache is unreachable.
     pub async fn generation(&self) -> Option<i64> {
+        use std::sync::atomic::Ordering;
+        if self.bump_pending.load(Ordering::SeqCst) {
+            self.store.incr(&self.key("gen")).await.ok()?;
+            self.bump_pending.store(false, Ordering::SeqCst);
+        }
         match self.store.get(&self.key("gen")).await {
             Ok(Some(raw)) => std::str::from_utf8(&raw).ok()?.parse().ok(),
             Ok(None) => Some(0),
@@ -219,13 +233,20 @@ impl Cache {
     /// Invalidates every content key on every instance sharing this cache.
     pub async fn bump_generation(&self) {
         if let Err(error) = self.store.incr(&self.key("gen")).await {
-            tracing::warn!(%error, "could not bump the cache generation");
+            tracing::warn!(%error, "could not bump the cache generation; will retry");
+            self.bump_pending
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
     /// Returns the cached value for `key`, or computes, stores and returns it. Concurrent misses
     /// for one key on this instance compute once. When the store fails, computes without caching.
-    pub async fn get_or_compute<T, F, Fut>(&self, key: &str, ttl: Duration, compute: F) -> anyhow::Result<T>
+    pub async fn get_or_compute<T, F, Fut>(
+        &self,
+        key: &str,
+        ttl: Duration,
+        compute: F,
+    ) -> anyhow::Result<T>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,

@@ -12,7 +12,11 @@ use crate::startup::{self, AppState};
 use crate::{content, services, store};
 
 #[derive(Debug, Parser)]
-#[command(name = "homeward", version, about = "Weekly parenting lessons for migrant workers")]
+#[command(
+    name = "homeward",
+    version,
+    about = "Weekly parenting lessons for migrant workers"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -71,11 +75,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await.map(|_| 0),
         Command::Migrate { action } => migrate(settings, action).await.map(|_| 0),
-        Command::Content { action: ContentAction::Check { dir } } => {
+        Command::Content {
+            action: ContentAction::Check { dir },
+        } => {
             let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
             Ok(check(&dir))
         }
-        Command::Content { action: ContentAction::Import { dir } } => {
+        Command::Content {
+            action: ContentAction::Import { dir },
+        } => {
             let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
             import(settings, &dir).await
         }
@@ -144,7 +152,11 @@ fn check(dir: &std::path::Path) -> i32 {
     match content::load_dir(dir) {
         Ok(series) => {
             let lessons: usize = series.iter().map(|s| s.lessons.len()).sum();
-            println!("ok: {} series, {lessons} lessons in {}", series.len(), dir.display());
+            println!(
+                "ok: {} series, {lessons} lessons in {}",
+                series.len(),
+                dir.display()
+            );
             0
         }
         Err(problems) => {

@@ -29,7 +29,11 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
                       "backend": if store::is_sqlite(&state.db) { "sqlite" } else { "postgres" } },
         "cache": { "status": if cache_up { "up" } else { "down" }, "backend": state.cache.kind() },
     });
-    let code = if database_up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if database_up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     Json(body)
         .with_status(code)
         .with_header("cache-control", "no-store")

@@ -26,7 +26,12 @@ pub struct Settings {
     pub redis_url: Option<String>,
 
     /// Address and port the HTTP server listens on.
-    #[arg(long, env = "HOMEWARD_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "HOMEWARD_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: String,
 
     /// The public base URL learners reach the server at (used in links and QR codes).
@@ -35,11 +40,22 @@ pub struct Settings {
     pub public_url: Option<String>,
 
     /// Folder holding the lesson series (see content/README.md).
-    #[arg(long, env = "HOMEWARD_CONTENT_DIR", default_value = "./content", global = true)]
+    #[arg(
+        long,
+        env = "HOMEWARD_CONTENT_DIR",
+        default_value = "./content",
+        global = true
+    )]
     pub content_dir: PathBuf,
 
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
-    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum, global = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        default_value = "text",
+        value_enum,
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -64,7 +80,9 @@ impl Settings {
     }
 
     pub fn redis_url(&self) -> Option<&str> {
-        self.redis_url.as_deref().filter(|url| !url.trim().is_empty())
+        self.redis_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
     }
 
     pub fn is_embedded(&self) -> bool {
@@ -78,25 +96,38 @@ impl Settings {
         }
     }
 
+    /// Whether learners reach us over https: then cookies are Secure and HSTS is sent.
+    pub fn is_https(&self) -> bool {
+        self.public_url().starts_with("https://")
+    }
+
     /// Checks every setting and says which one is wrong and how.
     pub fn validate(&self) -> anyhow::Result<()> {
         let url = self.database_url();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            bail!("DATABASE_URL must start with sqlite: or postgres:// (got a value starting with '{}')",
-                url.split(':').next().unwrap_or_default());
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            bail!(
+                "DATABASE_URL must start with sqlite: or postgres:// (got a value starting with '{}')",
+                url.split(':').next().unwrap_or_default()
+            );
         }
-        if let Some(redis) = self.redis_url() {
-            if !(redis.starts_with("redis://") || redis.starts_with("rediss://")) {
-                bail!("REDIS_URL must start with redis:// or rediss://");
-            }
+        if let Some(redis) = self.redis_url()
+            && !(redis.starts_with("redis://") || redis.starts_with("rediss://"))
+        {
+            bail!("REDIS_URL must start with redis:// or rediss://");
         }
-        self.bind
-            .parse::<SocketAddr>()
-            .with_context(|| format!("HOMEWARD_BIND '{}' is not an address such as 127.0.0.1:8080", self.bind))?;
-        if let Some(public) = self.public_url.as_deref().filter(|u| !u.trim().is_empty()) {
-            if !(public.starts_with("http://") || public.starts_with("https://")) {
-                bail!("HOMEWARD_PUBLIC_URL '{public}' must start with http:// or https://");
-            }
+        self.bind.parse::<SocketAddr>().with_context(|| {
+            format!(
+                "HOMEWARD_BIND '{}' is not an address such as 127.0.0.1:8080",
+                self.bind
+            )
+        })?;
+        if let Some(public) = self.public_url.as_deref().filter(|u| !u.trim().is_empty())
+            && !(public.starts_with("http://") || public.starts_with("https://"))
+        {
+            bail!("HOMEWARD_PUBLIC_URL '{public}' must start with http:// or https://");
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::middleware::{CatchPanic, SizeLimit};
+use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server, get};
 use sea_orm::DatabaseConnection;
 
@@ -33,11 +33,17 @@ pub struct AppState {
 
 impl AppState {
     /// Connects to the database and the cache. Redis being down does not stop this.
-    pub async fn connect(settings: Settings, clock: Arc<dyn Clock>, cache_prefix: &str) -> anyhow::Result<AppState> {
+    pub async fn connect(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        cache_prefix: &str,
+    ) -> anyhow::Result<AppState> {
         settings.validate()?;
         let db = store::connect(settings.database_url()).await?;
         let cache_store: Arc<dyn CacheStore> = match settings.redis_url() {
-            Some(url) => Arc::new(RedisStore::new(url).context("REDIS_URL is not a valid Redis URL")?),
+            Some(url) => {
+                Arc::new(RedisStore::new(url).context("REDIS_URL is not a valid Redis URL")?)
+            }
             None => Arc::new(InProcessStore::default()),
         };
         let assets = Assets::load();
@@ -64,7 +70,9 @@ pub async fn prepare(state: &AppState) -> anyhow::Result<()> {
         if dir.join(".").is_dir() {
             match content::load_dir(dir) {
                 Ok(series) => {
-                    let counts = content::import::import_all(&state.db, &series, state.clock.now(), |_| {}).await?;
+                    let counts =
+                        content::import::import_all(&state.db, &series, state.clock.now(), |_| {})
+                            .await?;
                     if counts.changed_anything() {
                         crate::services::lessons::content_changed(state).await;
                     }
@@ -74,7 +82,10 @@ pub async fn prepare(state: &AppState) -> anyhow::Result<()> {
                     for problem in &problems {
                         tracing::warn!(%problem, "content problem");
                     }
-                    tracing::warn!(count = problems.len(), "content not imported; run `homeward content check`");
+                    tracing::warn!(
+                        count = problems.len(),
+                        "content not imported; run `homeward content check`"
+                    );
                 }
             }
         }
@@ -91,10 +102,32 @@ pub async fn prepare(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses bodies over `MAX_BODY_BYTES` with 413, whether or not they declare their length.
+async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
+    let too_large = || error::AppError::TooLarge;
+    let declared = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(length) if length > MAX_BODY_BYTES => return Err(too_large().into()),
+        Some(_) => {}
+        None if req.method() == poem::http::Method::GET
+            || req.method() == poem::http::Method::HEAD => {}
+        None => {
+            let body = req
+                .take_body()
+                .into_bytes_limit(MAX_BODY_BYTES)
+                .await
+                .map_err(|_| too_large())?;
+            req.set_body(body);
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
 /// Security headers on every response, error pages included; `no-cache` on HTML.
-async fn harden<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+async fn harden<E: Endpoint>(next: E, req: Request, https: bool) -> poem::Result<Response> {
     let is_docs = req.uri().path().starts_with("/docs");
-    let https = req.uri().scheme_str() == Some("https");
     let mut response = next.call(req).await?.into_response();
     let headers = response.headers_mut();
     let csp = if is_docs {
@@ -107,8 +140,14 @@ async fn harden<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(csp));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if https {
         headers.insert(
@@ -131,13 +170,12 @@ async fn answer_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Respo
     let is_api = req.uri().path().starts_with("/api/");
     let response = match next.call(req).await {
         Ok(response) => response.into_response(),
-        Err(err) if err.is::<error::AppError>() => err.into_response(),
         Err(err) => {
             let status = err.status();
-            if status.is_server_error() {
-                tracing::error!(error = %err, "request failed");
-            }
             if is_api {
+                if status.is_server_error() {
+                    tracing::error!(error = %err, "api request failed");
+                }
                 let detail = if status.is_server_error() {
                     "an unexpected error happened; it has been logged".to_owned()
                 } else if status == StatusCode::NOT_FOUND {
@@ -145,8 +183,18 @@ async fn answer_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Respo
                 } else {
                     err.to_string()
                 };
-                api::problem::problem_response(status, &detail)
+                // The API's own errors arrive as finished problem+json responses: keep them.
+                let ready_made = (!err.has_source()).then(|| err.into_response());
+                match ready_made {
+                    Some(response) if is_problem(&response) => response,
+                    _ => api::problem::problem_response(status, &detail),
+                }
+            } else if err.is::<error::AppError>() {
+                err.into_response()
             } else {
+                if status.is_server_error() {
+                    tracing::error!(error = %err, "request failed");
+                }
                 error::error_page(status)
             }
         }
@@ -154,19 +202,28 @@ async fn answer_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Respo
     Ok(response)
 }
 
+fn is_problem(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+}
+
 pub fn build_app(state: AppState) -> impl Endpoint + 'static {
     let settings = state.settings.clone();
-    Route::new()
-        .nest("/", web::routes())
-        .nest("/", api::routes(&settings))
+    let https = settings.is_https();
+    api::routes(web::routes(Route::new()), &settings)
         .at("/livez", get(ops::livez))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
-        .with(SizeLimit::new(MAX_BODY_BYTES))
+        .around(limit_body)
         .data(state)
         .around(answer_errors)
-        .with(CatchPanic::new().with_handler(|_| error::error_page(StatusCode::INTERNAL_SERVER_ERROR)))
-        .around(harden)
+        .with(
+            CatchPanic::new()
+                .with_handler(|_| error::error_page(StatusCode::INTERNAL_SERVER_ERROR)),
+        )
+        .around(move |next, req| harden(next, req, https))
         .around(telemetry::observe)
 }
 

@@ -190,7 +190,10 @@ pub struct LessonsApi;
 impl LessonsApi {
     /// Every series with its current lesson.
     #[oai(path = "/series", method = "get", operation_id = "list_series")]
-    async fn list_series(&self, state: Data<&AppState>) -> Result<Json<Vec<SeriesSummary>>, ApiError> {
+    async fn list_series(
+        &self,
+        state: Data<&AppState>,
+    ) -> Result<Json<Vec<SeriesSummary>>, ApiError> {
         let catalog = lessons::catalog(&state).await.map_err(from_db)?;
         let now = state.clock.now();
         Ok(Json(
@@ -205,7 +208,11 @@ impl LessonsApi {
 
     /// A series with its released lessons.
     #[oai(path = "/series/:series", method = "get", operation_id = "get_series")]
-    async fn get_series(&self, state: Data<&AppState>, series: Path<String>) -> Result<Json<SeriesDetail>, ApiError> {
+    async fn get_series(
+        &self,
+        state: Data<&AppState>,
+        series: Path<String>,
+    ) -> Result<Json<SeriesDetail>, ApiError> {
         let catalog = lessons::catalog(&state).await.map_err(from_db)?;
         let now = state.clock.now();
         let entry = catalog
@@ -214,12 +221,20 @@ impl LessonsApi {
             .ok_or_else(|| ApiError::not_found(format!("there is no series '{}'", series.0)))?;
         Ok(Json(SeriesDetail {
             series: series_summary(entry, now),
-            lessons: entry.released(now).into_iter().map(|l| lesson_summary(entry, l)).collect(),
+            lessons: entry
+                .released(now)
+                .into_iter()
+                .map(|l| lesson_summary(entry, l))
+                .collect(),
         }))
     }
 
     /// A released lesson with its full content; the quiz comes without answers.
-    #[oai(path = "/series/:series/lessons/:lesson", method = "get", operation_id = "get_lesson")]
+    #[oai(
+        path = "/series/:series/lessons/:lesson",
+        method = "get",
+        operation_id = "get_lesson"
+    )]
     async fn get_lesson(
         &self,
         state: Data<&AppState>,
@@ -227,13 +242,23 @@ impl LessonsApi {
         lesson: Path<String>,
     ) -> Result<Json<LessonDetail>, ApiError> {
         let visible = find(&state, &series, &lesson).await?;
-        let content = lessons::lesson_content(&state, visible.lesson()).await.map_err(from_db)?;
-        Ok(Json(lesson_detail(visible.series(), visible.lesson(), &content)))
+        let content = lessons::lesson_content(&state, visible.lesson())
+            .await
+            .map_err(from_db)?;
+        Ok(Json(lesson_detail(
+            visible.series(),
+            visible.lesson(),
+            &content,
+        )))
     }
 
     /// Checks quiz answers: the score, the right answers and the explanations. Unanswered
     /// questions count as wrong; unknown questions or choices are a 422.
-    #[oai(path = "/series/:series/lessons/:lesson/quiz", method = "post", operation_id = "check_quiz")]
+    #[oai(
+        path = "/series/:series/lessons/:lesson/quiz",
+        method = "post",
+        operation_id = "check_quiz"
+    )]
     async fn check_quiz(
         &self,
         state: Data<&AppState>,
@@ -242,11 +267,15 @@ impl LessonsApi {
         body: Json<QuizAnswers>,
     ) -> Result<Json<QuizResult>, ApiError> {
         let visible = find(&state, &series, &lesson).await?;
-        let content = lessons::lesson_content(&state, visible.lesson()).await.map_err(from_db)?;
+        let content = lessons::lesson_content(&state, visible.lesson())
+            .await
+            .map_err(from_db)?;
         let quiz = content
             .quiz
             .ok_or_else(|| ApiError::not_found("this lesson has no quiz"))?;
-        let grade = quiz.grade(&body.0.answers).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let grade = quiz
+            .grade(&body.0.answers)
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
         Ok(Json(QuizResult {
             score: grade.score,
             total: grade.total,
@@ -272,7 +301,11 @@ async fn find(state: &AppState, series: &str, lesson: &str) -> Result<lessons::V
     lessons::visible_lesson(state, series, lesson)
         .await
         .map_err(from_db)?
-        .ok_or_else(|| ApiError::not_found(format!("there is no released lesson '{lesson}' in series '{series}'")))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "there is no released lesson '{lesson}' in series '{series}'"
+            ))
+        })
 }
 
 fn lesson_detail(

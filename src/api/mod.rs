@@ -12,20 +12,24 @@ use crate::settings::Settings;
 pub type Service = OpenApiService<lessons::LessonsApi, ()>;
 
 pub fn service(settings: &Settings) -> Service {
-    OpenApiService::new(lessons::LessonsApi, "Homeward API", env!("CARGO_PKG_VERSION"))
-        .description(
-            "Weekly parenting lessons for migrant workers. Every text comes in Simplified Chinese \
+    OpenApiService::new(
+        lessons::LessonsApi,
+        "Homeward API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Weekly parenting lessons for migrant workers. Every text comes in Simplified Chinese \
              (`zh`) and English (`en`). Errors are `application/problem+json`.",
-        )
-        .server(format!("{}/api/v1", settings.public_url()))
+    )
+    .server(format!("{}/api/v1", settings.public_url()))
 }
 
 /// `/api/v1/*`, `/api/openapi.json` and `/docs`.
-pub fn routes(settings: &Settings) -> Route {
+pub fn routes(route: Route, settings: &Settings) -> Route {
     let service = service(settings);
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
-    Route::new()
+    route
         .nest("/api/v1", service)
         .at("/api/openapi.json", spec)
         .nest("/docs", docs)

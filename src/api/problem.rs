@@ -60,7 +60,13 @@ impl From<crate::error::AppError> for ApiError {
         use crate::error::AppError;
         match error {
             AppError::NotFound => ApiError::not_found("not found"),
-            AppError::BadRequest(detail) => ApiError::Invalid(Json(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail))),
+            AppError::BadRequest(detail) => {
+                ApiError::Invalid(Json(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)))
+            }
+            AppError::TooLarge => ApiError::BadRequest(Json(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is larger than 64 KB",
+            ))),
             AppError::Unavailable => ApiError::Unavailable(Json(Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is busy or unreachable; please try again shortly",

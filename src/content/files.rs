@@ -66,7 +66,11 @@ pub fn read_media(lesson_dir: &Path, name: &str, role: MediaRole) -> Result<Medi
             "'{name}' must be a plain file name in the lesson folder (letters, digits, . - _)"
         ));
     }
-    let extension = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+    let extension = name
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let content_type = match (role, extension.as_str()) {
         (MediaRole::Image, "svg") => "image/svg+xml",
         (MediaRole::Image, "png") => "image/png",
@@ -75,7 +79,11 @@ pub fn read_media(lesson_dir: &Path, name: &str, role: MediaRole) -> Result<Medi
         (MediaRole::Video, "mp4") => "video/mp4",
         (MediaRole::Captions, "vtt") => "text/vtt; charset=utf-8",
         (MediaRole::Markdown, "md") => "text/markdown; charset=utf-8",
-        _ => return Err(format!("'{name}' has a file type not allowed here ({role:?})")),
+        _ => {
+            return Err(format!(
+                "'{name}' has a file type not allowed here ({role:?})"
+            ));
+        }
     };
     let path = lesson_dir.join(name);
     let bytes = std::fs::read(&path).map_err(|_| format!("file '{name}' is missing"))?;
@@ -108,7 +116,9 @@ fn looks_like(content_type: &str, bytes: &[u8]) -> bool {
         "image/webp" => bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
         "image/svg+xml" => std::str::from_utf8(bytes).is_ok_and(|s| s.contains("<svg")),
         "video/mp4" => bytes.len() > 12 && &bytes[4..8] == b"ftyp",
-        "text/vtt; charset=utf-8" => std::str::from_utf8(bytes).is_ok() && text_start().starts_with("WEBVTT"),
+        "text/vtt; charset=utf-8" => {
+            std::str::from_utf8(bytes).is_ok() && text_start().starts_with("WEBVTT")
+        }
         _ => std::str::from_utf8(bytes).is_ok(),
     }
 }

@@ -122,7 +122,10 @@ impl Report<'_> {
 
     fn text(&mut self, field: &str, text: &Text) {
         for lang in text.missing() {
-            self.add(format!("{field}.{}", lang.code()), "translation is missing or empty");
+            self.add(
+                format!("{field}.{}", lang.code()),
+                "translation is missing or empty",
+            );
         }
     }
 
@@ -132,7 +135,10 @@ impl Report<'_> {
 }
 
 /// Parses a TOML file, turning a parse error (unknown field, wrong type, bad syntax) into a problem.
-fn parse_toml<T: for<'de> Deserialize<'de>>(path: &Path, problems: &mut Vec<Problem>) -> Option<(T, Vec<u8>)> {
+fn parse_toml<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> Option<(T, Vec<u8>)> {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(_) => {
@@ -152,7 +158,9 @@ fn parse_toml<T: for<'de> Deserialize<'de>>(path: &Path, problems: &mut Vec<Prob
             let field = message
                 .split('`')
                 .nth(1)
-                .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
+                .filter(|_| {
+                    message.starts_with("unknown field") || message.starts_with("missing field")
+                })
                 .map(str::to_owned)
                 .unwrap_or_else(|| {
                     let line = error
@@ -172,7 +180,10 @@ fn parse_toml<T: for<'de> Deserialize<'de>>(path: &Path, problems: &mut Vec<Prob
 }
 
 fn folder_slug(dir: &Path, report: &mut Report<'_>) -> Option<Slug> {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Slug::parse(&name)
         .map_err(|message| report.add("(folder name)", message))
         .ok()
@@ -181,29 +192,44 @@ fn folder_slug(dir: &Path, report: &mut Report<'_>) -> Option<Slug> {
 pub(super) fn load_series(dir: &Path, problems: &mut Vec<Problem>) -> Option<LoadedSeries> {
     let path = dir.join("series.toml");
     let parsed = parse_toml::<RawSeries>(&path, problems);
-    let mut report = Report { path: &path, problems };
+    let mut report = Report {
+        path: &path,
+        problems,
+    };
     let slug = folder_slug(dir, &mut report);
     let (raw, bytes) = parsed?;
     let before = report.count();
 
     let audience = match raw.audience.as_deref() {
         None => {
-            report.add("audience", "is required: parents, line-managers or young-workers");
+            report.add(
+                "audience",
+                "is required: parents, line-managers or young-workers",
+            );
             None
         }
         Some(value) => Audience::parse(value).or_else(|| {
-            report.add("audience", format!("'{value}' is not one of parents, line-managers, young-workers"));
+            report.add(
+                "audience",
+                format!("'{value}' is not one of parents, line-managers, young-workers"),
+            );
             None
         }),
     };
     let timezone_name = raw.timezone.unwrap_or_else(|| "Asia/Shanghai".into());
     let timezone = timezone_name.parse::<chrono_tz::Tz>().ok().or_else(|| {
-        report.add("timezone", format!("'{timezone_name}' is not a known IANA timezone, e.g. Asia/Shanghai"));
+        report.add(
+            "timezone",
+            format!("'{timezone_name}' is not a known IANA timezone, e.g. Asia/Shanghai"),
+        );
         None
     });
     let first_release = match (raw.first_release, raw.first_release_weeks_ago) {
         (Some(_), Some(_)) => {
-            report.add("first_release", "give first_release or first_release_weeks_ago, not both");
+            report.add(
+                "first_release",
+                "give first_release or first_release_weeks_ago, not both",
+            );
             None
         }
         (None, None) => {
@@ -212,25 +238,36 @@ pub(super) fn load_series(dir: &Path, problems: &mut Vec<Problem>) -> Option<Loa
         }
         (None, Some(weeks)) => Some(FirstRelease::WeeksAgo(weeks)),
         (Some(value), None) => match (value.date, value.time) {
-            (Some(date), None) => NaiveDate::from_ymd_opt(i32::from(date.year), date.month.into(), date.day.into())
-                .map(FirstRelease::Date)
-                .or_else(|| {
-                    report.add("first_release", format!("'{value}' is not a real date"));
-                    None
-                }),
+            (Some(date), None) => {
+                NaiveDate::from_ymd_opt(i32::from(date.year), date.month.into(), date.day.into())
+                    .map(FirstRelease::Date)
+                    .or_else(|| {
+                        report.add("first_release", format!("'{value}' is not a real date"));
+                        None
+                    })
+            }
             _ => {
-                report.add("first_release", format!("'{value}' must be a date without a time, e.g. 2026-09-07"));
+                report.add(
+                    "first_release",
+                    format!("'{value}' must be a date without a time, e.g. 2026-09-07"),
+                );
                 None
             }
         },
     };
     let weekday = match raw.release_weekday.as_deref() {
         None => {
-            report.add("release_weekday", "is required: mon, tue, wed, thu, fri, sat or sun");
+            report.add(
+                "release_weekday",
+                "is required: mon, tue, wed, thu, fri, sat or sun",
+            );
             None
         }
         Some(value) => parse_weekday(value).or_else(|| {
-            report.add("release_weekday", format!("'{value}' is not one of mon tue wed thu fri sat sun"));
+            report.add(
+                "release_weekday",
+                format!("'{value}' is not one of mon tue wed thu fri sat sun"),
+            );
             None
         }),
     };
@@ -240,7 +277,10 @@ pub(super) fn load_series(dir: &Path, problems: &mut Vec<Problem>) -> Option<Loa
             None
         }
         Some(value) => NaiveTime::parse_from_str(value, "%H:%M").ok().or_else(|| {
-            report.add("release_time", format!("'{value}' is not a time as HH:MM (24 hours)"));
+            report.add(
+                "release_time",
+                format!("'{value}' is not a time as HH:MM (24 hours)"),
+            );
             None
         }),
     };
@@ -269,36 +309,48 @@ pub(super) fn load_series(dir: &Path, problems: &mut Vec<Problem>) -> Option<Loa
     })
 }
 
-fn load_lessons(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<Problem>) -> Option<Vec<LoadedLesson>> {
+fn load_lessons(
+    dir: &Path,
+    timezone: Option<chrono_tz::Tz>,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<LoadedLesson>> {
     let before = problems.len();
     let mut lessons: Vec<LoadedLesson> = Vec::new();
     let lesson_dirs = match files::sorted_subdirs(dir) {
         Ok(dirs) => dirs,
         Err(message) => {
-            problems.push(Problem { path: dir.to_path_buf(), field: "(folder)".into(), message });
+            problems.push(Problem {
+                path: dir.to_path_buf(),
+                field: "(folder)".into(),
+                message,
+            });
             return None;
         }
     };
     let mut weeks: HashMap<u32, String> = HashMap::new();
     for lesson_dir in lesson_dirs {
-        let Some(lesson) = load_lesson(&lesson_dir, timezone, problems) else { continue };
-        if let Some(other) = weeks.insert(lesson.week, lesson.slug.to_string()) {
-            problems.push(Problem {
-                path: lesson_dir.join("lesson.toml"),
-                field: "week".into(),
-                message: format!("week {} is already used by lesson '{other}' in this series", lesson.week),
-            });
+        if let Some(lesson) = load_lesson(&lesson_dir, timezone, &mut weeks, problems) {
+            lessons.push(lesson);
         }
-        lessons.push(lesson);
     }
     lessons.sort_by_key(|lesson| lesson.week);
     (problems.len() == before).then_some(lessons)
 }
 
-fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<Problem>) -> Option<LoadedLesson> {
+/// Loads one lesson; `weeks` collects the week numbers seen so far in the series, so a
+/// duplicate is reported even when either lesson has other problems.
+fn load_lesson(
+    dir: &Path,
+    timezone: Option<chrono_tz::Tz>,
+    weeks: &mut HashMap<u32, String>,
+    problems: &mut Vec<Problem>,
+) -> Option<LoadedLesson> {
     let path = dir.join("lesson.toml");
     let parsed = parse_toml::<RawLesson>(&path, problems);
-    let mut report = Report { path: &path, problems };
+    let mut report = Report {
+        path: &path,
+        problems,
+    };
     let slug = folder_slug(dir, &mut report);
     let (raw, bytes) = parsed?;
     let before = report.count();
@@ -306,10 +358,26 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
     let mut hasher = Sha256::new();
     hasher.update(&bytes);
 
+    let folder = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let week = match raw.week {
-        Some(week @ 1..=520) => Some(week as u32),
+        Some(week @ 1..=520) => {
+            let week = week as u32;
+            if let Some(other) = weeks.insert(week, folder) {
+                report.add(
+                    "week",
+                    format!("week {week} is already used by lesson '{other}' in this series"),
+                );
+            }
+            Some(week)
+        }
         Some(other) => {
-            report.add("week", format!("{other} is not a week number from 1 to 520"));
+            report.add(
+                "week",
+                format!("{other} is not a week number from 1 to 520"),
+            );
             None
         }
         None => {
@@ -323,11 +391,16 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
             None
         }
         Some(value) => LessonStatus::parse(value).or_else(|| {
-            report.add("status", format!("'{value}' is not one of published, draft"));
+            report.add(
+                "status",
+                format!("'{value}' is not one of published, draft"),
+            );
             None
         }),
     };
-    let release_override = raw.release_at.and_then(|value| parse_release_at(&value, timezone, &mut report));
+    let release_override = raw
+        .release_at
+        .and_then(|value| parse_release_at(&value, timezone, &mut report));
     report.text("title", &raw.title);
     report.text("summary", &raw.summary);
 
@@ -347,27 +420,43 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
             None
         }
         Some(value) => LessonKind::parse(value).or_else(|| {
-            report.add("kind", format!("'{value}' is not one of comic, video, article"));
+            report.add(
+                "kind",
+                format!("'{value}' is not one of comic, video, article"),
+            );
             None
         }),
     };
     let unused = |report: &mut Report<'_>, present: bool, field: &str, kind: LessonKind| {
         if present {
-            report.add(field, format!("is not used by a {} lesson; remove it", kind.as_str()));
+            report.add(
+                field,
+                format!("is not used by a {} lesson; remove it", kind.as_str()),
+            );
         }
     };
     let body = match kind {
         None => None,
         Some(LessonKind::Comic) => {
             unused(&mut report, raw.video.is_some(), "video", LessonKind::Comic);
-            unused(&mut report, raw.article.is_some(), "article", LessonKind::Comic);
+            unused(
+                &mut report,
+                raw.article.is_some(),
+                "article",
+                LessonKind::Comic,
+            );
             if raw.panels.is_empty() {
                 report.add("panels", "a comic needs at least one [[panels]] entry");
             }
             let mut panels = Vec::new();
             for (i, panel) in raw.panels.into_iter().enumerate() {
                 let field = format!("panels[{}]", i + 1);
-                add_media(&mut report, &format!("{field}.image"), &panel.image, MediaRole::Image);
+                add_media(
+                    &mut report,
+                    &format!("{field}.image"),
+                    &panel.image,
+                    MediaRole::Image,
+                );
                 report.text(&format!("{field}.caption"), &panel.caption);
                 report.text(&format!("{field}.alt"), &panel.alt);
                 panels.push(Panel {
@@ -381,8 +470,18 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
             Some(LessonBody::Comic { panels })
         }
         Some(LessonKind::Video) => {
-            unused(&mut report, !raw.panels.is_empty(), "panels", LessonKind::Video);
-            unused(&mut report, raw.article.is_some(), "article", LessonKind::Video);
+            unused(
+                &mut report,
+                !raw.panels.is_empty(),
+                "panels",
+                LessonKind::Video,
+            );
+            unused(
+                &mut report,
+                raw.article.is_some(),
+                "article",
+                LessonKind::Video,
+            );
             match raw.video {
                 None => {
                     report.add("video", "a video lesson needs a [video] table");
@@ -396,7 +495,12 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
                     for lang in crate::domain::Lang::ALL {
                         let name = video.captions.get(lang);
                         if !name.trim().is_empty() {
-                            add_media(&mut report, &format!("video.captions.{}", lang.code()), name, MediaRole::Captions);
+                            add_media(
+                                &mut report,
+                                &format!("video.captions.{}", lang.code()),
+                                name,
+                                MediaRole::Captions,
+                            );
                         }
                     }
                     if video.duration_seconds == 0 {
@@ -413,8 +517,18 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
             }
         }
         Some(LessonKind::Article) => {
-            unused(&mut report, !raw.panels.is_empty(), "panels", LessonKind::Article);
-            unused(&mut report, raw.video.is_some(), "video", LessonKind::Article);
+            unused(
+                &mut report,
+                !raw.panels.is_empty(),
+                "panels",
+                LessonKind::Article,
+            );
+            unused(
+                &mut report,
+                raw.video.is_some(),
+                "video",
+                LessonKind::Article,
+            );
             match raw.article {
                 None => {
                     report.add("article", "an article lesson needs an [article] table naming zh and en Markdown files");
@@ -431,7 +545,8 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
                         match files::read_media(dir, name, MediaRole::Markdown) {
                             Ok(file) => {
                                 hasher.update(&file.bytes);
-                                let rendered = render_markdown(&String::from_utf8_lossy(&file.bytes));
+                                let rendered =
+                                    render_markdown(&String::from_utf8_lossy(&file.bytes));
                                 match lang {
                                     crate::domain::Lang::Zh => html.zh = rendered,
                                     crate::domain::Lang::En => html.en = rendered,
@@ -464,7 +579,10 @@ fn load_lesson(dir: &Path, timezone: Option<chrono_tz::Tz>, problems: &mut Vec<P
         release_override,
         title: raw.title,
         summary: raw.summary,
-        content: LessonContent { body, quiz: quiz.flatten() },
+        content: LessonContent {
+            body,
+            quiz: quiz.flatten(),
+        },
         media,
         source_hash: hex::encode(hasher.finalize()),
     })
@@ -477,20 +595,33 @@ fn parse_release_at(
 ) -> Option<ReleaseOverride> {
     let text = value.to_string();
     if value.date.is_none() || value.time.is_none() {
-        report.add("release_at", format!("'{text}' must be a date and time, e.g. 2026-09-10T20:00:00"));
+        report.add(
+            "release_at",
+            format!("'{text}' must be a date and time, e.g. 2026-09-10T20:00:00"),
+        );
         return None;
     }
     if value.offset.is_some() {
         return chrono::DateTime::parse_from_rfc3339(&text)
             .map(|moment| ReleaseOverride::Exact(moment.with_timezone(&chrono::Utc)))
-            .map_err(|_| report.add("release_at", format!("'{text}' is not a real date and time")))
+            .map_err(|_| {
+                report.add(
+                    "release_at",
+                    format!("'{text}' is not a real date and time"),
+                )
+            })
             .ok();
     }
     timezone?;
     chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M"))
         .map(ReleaseOverride::Local)
-        .map_err(|_| report.add("release_at", format!("'{text}' is not a real date and time")))
+        .map_err(|_| {
+            report.add(
+                "release_at",
+                format!("'{text}' is not a real date and time"),
+            )
+        })
         .ok()
 }
 
@@ -502,7 +633,11 @@ fn check_quiz(raw: RawQuiz, report: &mut Report<'_>) -> Option<Quiz> {
     if raw.pass_mark == 0 || raw.pass_mark as usize > raw.questions.len().max(1) {
         report.add(
             "quiz.pass_mark",
-            format!("{} must be between 1 and the number of questions ({})", raw.pass_mark, raw.questions.len()),
+            format!(
+                "{} must be between 1 and the number of questions ({})",
+                raw.pass_mark,
+                raw.questions.len()
+            ),
         );
     }
     let mut ids = BTreeSet::new();
@@ -510,16 +645,25 @@ fn check_quiz(raw: RawQuiz, report: &mut Report<'_>) -> Option<Quiz> {
     for (i, question) in raw.questions.into_iter().enumerate() {
         let field = format!("quiz.questions[{}]", i + 1);
         if Slug::parse(&question.id).is_err() {
-            report.add(format!("{field}.id"), format!("'{}' must be a slug such as q1", question.id));
+            report.add(
+                format!("{field}.id"),
+                format!("'{}' must be a slug such as q1", question.id),
+            );
         }
         if !ids.insert(question.id.clone()) {
-            report.add(format!("{field}.id"), format!("'{}' is used by another question", question.id));
+            report.add(
+                format!("{field}.id"),
+                format!("'{}' is used by another question", question.id),
+            );
         }
         let kind = match question.kind.as_str() {
             "single" => QuestionKind::Single,
             "multiple" => QuestionKind::Multiple,
             other => {
-                report.add(format!("{field}.kind"), format!("'{other}' is not one of single, multiple"));
+                report.add(
+                    format!("{field}.kind"),
+                    format!("'{other}' is not one of single, multiple"),
+                );
                 QuestionKind::Multiple
             }
         };
@@ -533,22 +677,34 @@ fn check_quiz(raw: RawQuiz, report: &mut Report<'_>) -> Option<Quiz> {
         for (j, choice) in question.choices.into_iter().enumerate() {
             let choice_field = format!("{field}.choices[{}]", j + 1);
             if choice.id.trim().is_empty() || !choice_ids.insert(choice.id.clone()) {
-                report.add(format!("{choice_field}.id"), format!("'{}' is empty or used twice", choice.id));
+                report.add(
+                    format!("{choice_field}.id"),
+                    format!("'{}' is empty or used twice", choice.id),
+                );
             }
             let text = Text::new(choice.zh, choice.en);
             report.text(&choice_field, &text);
-            choices.push(Choice { id: choice.id, text });
+            choices.push(Choice {
+                id: choice.id,
+                text,
+            });
         }
         if question.answer.is_empty() {
             report.add(format!("{field}.answer"), "names no correct choice");
         }
         for answer in &question.answer {
             if !choice_ids.contains(answer) {
-                report.add(format!("{field}.answer"), format!("'{answer}' names no choice of this question"));
+                report.add(
+                    format!("{field}.answer"),
+                    format!("'{answer}' names no choice of this question"),
+                );
             }
         }
         if kind == QuestionKind::Single && question.answer.len() > 1 {
-            report.add(format!("{field}.answer"), "a single-choice question has exactly one answer");
+            report.add(
+                format!("{field}.answer"),
+                "a single-choice question has exactly one answer",
+            );
         }
         questions.push(Question {
             id: question.id,
@@ -559,7 +715,10 @@ fn check_quiz(raw: RawQuiz, report: &mut Report<'_>) -> Option<Quiz> {
             explanation: question.explanation,
         });
     }
-    (report.count() == before).then_some(Quiz { pass_mark: raw.pass_mark, questions })
+    (report.count() == before).then_some(Quiz {
+        pass_mark: raw.pass_mark,
+        questions,
+    })
 }
 
 /// Markdown to sanitised HTML: raw HTML in the source is removed, not trusted.

@@ -144,6 +144,9 @@ mod tests {
         assert_eq!(s.current(now).unwrap().week, 1);
         assert!(s.visible_lesson("l2", now).is_none());
         assert!(s.visible_lesson("l3", now).is_none());
-        assert_eq!(s.next_release(now), Some("2026-09-21T12:00:00Z".parse().unwrap()));
+        assert_eq!(
+            s.next_release(now),
+            Some("2026-09-21T12:00:00Z".parse().unwrap())
+        );
     }
 }

@@ -171,9 +171,7 @@ mod tests {
             .grade(&answers(&[("q1", &["b"]), ("q2", &["a"])]))
             .unwrap();
         assert_eq!((grade.score, grade.passed), (1, false));
-        let grade = quiz()
-            .grade(&answers(&[("q2", &["a", "b", "c"])]))
-            .unwrap();
+        let grade = quiz().grade(&answers(&[("q2", &["a", "b", "c"])])).unwrap();
         assert_eq!(grade.score, 0);
     }
 

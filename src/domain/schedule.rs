@@ -21,8 +21,8 @@ impl Cadence {
         let shift = (7 + self.weekday.num_days_from_monday()
             - self.first_release.weekday().num_days_from_monday())
             % 7;
-        let date = self.first_release
-            + Duration::days(i64::from(shift) + 7 * i64::from(week.max(1) - 1));
+        let date =
+            self.first_release + Duration::days(i64::from(shift) + 7 * i64::from(week.max(1) - 1));
         local_to_utc(self.timezone, date.and_time(self.time))
     }
 
@@ -144,8 +144,14 @@ mod tests {
         let tz: Tz = "Asia/Shanghai".parse().unwrap();
         // Sunday 20:00 UTC is already Monday 04:00 in Shanghai.
         let now = utc("2026-11-22T20:00:00Z");
-        assert_eq!(weeks_ago(tz, now, 0, Weekday::Mon), "2026-11-23".parse().unwrap());
-        assert_eq!(weeks_ago(tz, now, 2, Weekday::Wed), "2026-11-11".parse().unwrap());
+        assert_eq!(
+            weeks_ago(tz, now, 0, Weekday::Mon),
+            "2026-11-23".parse().unwrap()
+        );
+        assert_eq!(
+            weeks_ago(tz, now, 2, Weekday::Wed),
+            "2026-11-11".parse().unwrap()
+        );
     }
 
     #[test]
@@ -154,7 +160,11 @@ mod tests {
         let before = release - Duration::seconds(1);
         assert!(!is_visible(LessonStatus::Published, release, before));
         assert!(is_visible(LessonStatus::Published, release, release));
-        assert!(!is_visible(LessonStatus::Draft, release, release + Duration::days(9)));
+        assert!(!is_visible(
+            LessonStatus::Draft,
+            release,
+            release + Duration::days(9)
+        ));
     }
 
     #[test]

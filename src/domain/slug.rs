@@ -55,12 +55,25 @@ mod tests {
 
     #[test]
     fn accepts_plain_slugs() {
-        assert_eq!(Slug::parse("video-calls-2").unwrap().as_str(), "video-calls-2");
+        assert_eq!(
+            Slug::parse("video-calls-2").unwrap().as_str(),
+            "video-calls-2"
+        );
     }
 
     #[test]
     fn rejects_everything_else() {
-        for bad in ["", "Video", "a_b", "-a", "a-", "a/b", "..", "视频", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Video",
+            "a_b",
+            "-a",
+            "a-",
+            "a/b",
+            "..",
+            "视频",
+            &"a".repeat(65),
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

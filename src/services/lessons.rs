@@ -13,11 +13,18 @@ use crate::store;
 
 const CONTENT_TTL: Duration = Duration::from_secs(3600);
 
+/// Media bytes by content hash, with their total size.
+#[derive(Default)]
+struct MediaMemo {
+    bytes: usize,
+    files: HashMap<String, Arc<Vec<u8>>>,
+}
+
 /// Per-instance memory: the catalog of the current generation, and media bytes by hash.
 #[derive(Default)]
 pub struct Memo {
     catalog: Mutex<Option<(i64, Arc<Catalog>)>>,
-    media: Mutex<(usize, HashMap<String, Arc<Vec<u8>>>)>,
+    media: Mutex<MediaMemo>,
 }
 
 const MEDIA_MEMO_BYTES: usize = 64 * 1024 * 1024;
@@ -28,10 +35,15 @@ pub async fn catalog(state: &AppState) -> anyhow::Result<Arc<Catalog>> {
     let Some(generation) = state.cache.generation().await else {
         return Ok(Arc::new(store::content::catalog(&state.db).await?));
     };
-    if let Some((memo_gen, catalog)) = state.memo.catalog.lock().expect("memo lock").as_ref() {
-        if *memo_gen == generation {
-            return Ok(catalog.clone());
-        }
+    if let Some((_, catalog)) = state
+        .memo
+        .catalog
+        .lock()
+        .expect("memo lock")
+        .as_ref()
+        .filter(|(memo_gen, _)| *memo_gen == generation)
+    {
+        return Ok(catalog.clone());
     }
     let catalog: Catalog = state
         .cache
@@ -88,7 +100,10 @@ pub async fn visible_lesson(
 }
 
 /// A lesson's body and quiz. Only call this for a lesson already found visible.
-pub async fn lesson_content(state: &AppState, lesson: &LessonEntry) -> anyhow::Result<LessonContent> {
+pub async fn lesson_content(
+    state: &AppState,
+    lesson: &LessonEntry,
+) -> anyhow::Result<LessonContent> {
     let load = || async {
         store::content::lesson_content(&state.db, lesson.id)
             .await?
@@ -98,7 +113,11 @@ pub async fn lesson_content(state: &AppState, lesson: &LessonEntry) -> anyhow::R
         Some(generation) => {
             state
                 .cache
-                .get_or_compute(&format!("lesson:{generation}:{}", lesson.id), CONTENT_TTL, load)
+                .get_or_compute(
+                    &format!("lesson:{generation}:{}", lesson.id),
+                    CONTENT_TTL,
+                    load,
+                )
                 .await
         }
         None => load().await,
@@ -123,8 +142,20 @@ where
 }
 
 /// The bytes of a media file of a visible lesson, kept in memory by content hash.
-pub async fn media_bytes(state: &AppState, lesson: &LessonEntry, name: &str, sha256: &str) -> anyhow::Result<Option<Arc<Vec<u8>>>> {
-    if let Some(bytes) = state.memo.media.lock().expect("memo lock").1.get(sha256) {
+pub async fn media_bytes(
+    state: &AppState,
+    lesson: &LessonEntry,
+    name: &str,
+    sha256: &str,
+) -> anyhow::Result<Option<Arc<Vec<u8>>>> {
+    if let Some(bytes) = state
+        .memo
+        .media
+        .lock()
+        .expect("memo lock")
+        .files
+        .get(sha256)
+    {
         return Ok(Some(bytes.clone()));
     }
     let Some(bytes) = store::content::media_bytes(&state.db, lesson.id, name).await? else {
@@ -132,12 +163,12 @@ pub async fn media_bytes(state: &AppState, lesson: &LessonEntry, name: &str, sha
     };
     let bytes = Arc::new(bytes);
     let mut memo = state.memo.media.lock().expect("memo lock");
-    if memo.0 + bytes.len() > MEDIA_MEMO_BYTES {
-        memo.1.clear();
-        memo.0 = 0;
+    if memo.bytes + bytes.len() > MEDIA_MEMO_BYTES {
+        memo.files.clear();
+        memo.bytes = 0;
     }
-    memo.0 += bytes.len();
-    memo.1.insert(sha256.to_owned(), bytes.clone());
+    memo.bytes += bytes.len();
+    memo.files.insert(sha256.to_owned(), bytes.clone());
     Ok(Some(bytes))
 }
 

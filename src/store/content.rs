@@ -101,7 +101,11 @@ pub async fn lesson_content(
         return Ok(None);
     };
     let body = serde_json::from_str(&row.body_json)?;
-    let quiz = row.quiz_json.as_deref().map(serde_json::from_str).transpose()?;
+    let quiz = row
+        .quiz_json
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?;
     Ok(Some(LessonContent { body, quiz }))
 }
 
@@ -214,7 +218,12 @@ pub async fn import_series(
             summary_zh: Set(lesson.summary.zh.clone()),
             summary_en: Set(lesson.summary.en.clone()),
             body_json: Set(serde_json::to_string(&lesson.content.body)?),
-            quiz_json: Set(lesson.content.quiz.as_ref().map(serde_json::to_string).transpose()?),
+            quiz_json: Set(lesson
+                .content
+                .quiz
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?),
             content_hash: Set(hash),
             updated_at: Set(now),
             ..Default::default()
@@ -267,7 +276,11 @@ async fn replace_media(
     }
     let stored = media::Entity::find()
         .select_only()
-        .columns([media::Column::Id, media::Column::Name, media::Column::Sha256])
+        .columns([
+            media::Column::Id,
+            media::Column::Name,
+            media::Column::Sha256,
+        ])
         .filter(media::Column::LessonId.eq(lesson_id))
         .into_model::<Stored>()
         .all(txn)
@@ -326,8 +339,14 @@ pub async fn unpublish_series_not_in(
             lesson::Column::Status,
             sea_orm::sea_query::Expr::value(LessonStatus::Draft.as_str()),
         )
-        .col_expr(lesson::Column::ContentHash, sea_orm::sea_query::Expr::value(""))
-        .col_expr(lesson::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .col_expr(
+            lesson::Column::ContentHash,
+            sea_orm::sea_query::Expr::value(""),
+        )
+        .col_expr(
+            lesson::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
         .filter(lesson::Column::SeriesId.is_in(gone))
         .filter(lesson::Column::Status.ne(LessonStatus::Draft.as_str()))
         .exec(db)

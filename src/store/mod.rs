@@ -49,7 +49,10 @@ fn ensure_sqlite_folder(url: &str) -> anyhow::Result<()> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the folder {}", parent.display()))?;
     }
@@ -73,11 +76,15 @@ pub fn is_sqlite(db: &DatabaseConnection) -> bool {
 }
 
 pub async fn migrate_up(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("migrating the database")
+    Migrator::up(db, None)
+        .await
+        .context("migrating the database")
 }
 
 pub async fn migrate_down(db: &DatabaseConnection, steps: u32) -> anyhow::Result<()> {
-    Migrator::down(db, Some(steps)).await.context("rolling back the database")
+    Migrator::down(db, Some(steps))
+        .await
+        .context("rolling back the database")
 }
 
 /// Names of migrations not yet applied.
@@ -121,6 +128,9 @@ mod tests {
             super::redact("postgres://app:secret@db:5432/homeward"),
             "postgres://app:***@db:5432/homeward"
         );
-        assert_eq!(super::redact("sqlite://./data/x.db?mode=rwc"), "sqlite://./data/x.db?mode=rwc");
+        assert_eq!(
+            super::redact("sqlite://./data/x.db?mode=rwc"),
+            "sqlite://./data/x.db?mode=rwc"
+        );
     }
 }

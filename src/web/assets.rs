@@ -26,7 +26,9 @@ impl Assets {
         let mut by_hashed_name = HashMap::new();
         let mut urls = HashMap::new();
         for name in Embedded::iter() {
-            let Some(file) = Embedded::get(&name) else { continue };
+            let Some(file) = Embedded::get(&name) else {
+                continue;
+            };
             let bytes = file.data.into_owned();
             let hash = &hex::encode(Sha256::digest(&bytes))[..10];
             let (stem, ext) = name.rsplit_once('.').unwrap_or((&name, ""));
@@ -41,12 +43,18 @@ impl Assets {
             urls.insert(name.to_string(), format!("/static/{hashed}"));
             by_hashed_name.insert(hashed, (content_type, bytes));
         }
-        Assets { by_hashed_name, urls }
+        Assets {
+            by_hashed_name,
+            urls,
+        }
     }
 
     /// The hashed URL of an embedded file, e.g. `app.css` → `/static/app.1a2b3c4d5e.css`.
     pub fn url(&self, name: &str) -> &str {
-        self.urls.get(name).map(String::as_str).unwrap_or("/static/missing")
+        self.urls
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or("/static/missing")
     }
 }
 

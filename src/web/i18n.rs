@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Utc, Weekday};
 use chrono_tz::Tz;
 use poem::{FromRequest, Request, RequestBody};
 
-use crate::domain::{Audience, LessonKind, Lang};
+use crate::domain::{Audience, Lang, LessonKind};
 
 pub const LANG_COOKIE: &str = "hw_lang";
 
@@ -77,8 +77,8 @@ pub const ZH: Ui = Ui {
     home: "首页",
     this_week: "本周课程",
     all_lessons: "全部课程",
-    released_count: "已发布课程",
-    next_lesson: "下一课发布时间",
+    released_count: "已发布课程：",
+    next_lesson: "下一课发布时间：",
     no_more_scheduled: "暂时没有新的课程安排。",
     nothing_yet: "第一课还没有发布，请到时再来。",
     week: "第{}周",
@@ -91,11 +91,11 @@ pub const ZH: Ui = Ui {
     pick_one: "选一个",
     pick_all: "可以选多个",
     check_answers: "提交答案",
-    your_score: "您的得分",
+    your_score: "您的得分：",
     passed: "通过了，真棒！",
     not_passed: "还差一点，再看看课程，可以重新做。",
-    your_answer: "您的答案",
-    right_answer: "正确答案",
+    your_answer: "您的答案：",
+    right_answer: "正确答案：",
     no_answer: "没有作答",
     correct: "答对了",
     wrong: "答错了",
@@ -114,8 +114,8 @@ pub const EN: Ui = Ui {
     home: "Home",
     this_week: "This week",
     all_lessons: "All lessons",
-    released_count: "Lessons released",
-    next_lesson: "Next lesson out",
+    released_count: "Lessons released: ",
+    next_lesson: "Next lesson out: ",
     no_more_scheduled: "No new lessons are scheduled yet.",
     nothing_yet: "The first lesson is not out yet. Please come back then.",
     week: "Week {}",
@@ -128,11 +128,11 @@ pub const EN: Ui = Ui {
     pick_one: "Pick one",
     pick_all: "Pick all that apply",
     check_answers: "Check my answers",
-    your_score: "Your score",
+    your_score: "Your score: ",
     passed: "You passed. Well done!",
     not_passed: "Not quite. Look at the lesson again and try once more.",
-    your_answer: "Your answer",
-    right_answer: "Right answer",
+    your_answer: "Your answer: ",
+    right_answer: "Right answer: ",
     no_answer: "No answer",
     correct: "Correct",
     wrong: "Wrong",
@@ -185,8 +185,15 @@ pub fn format_moment(moment: DateTime<Utc>, timezone: Tz, lang: Lang) -> String 
     let weekday = local.weekday();
     match lang {
         Lang::Zh => {
-            let day = ["一", "二", "三", "四", "五", "六", "日"][weekday.num_days_from_monday() as usize];
-            format!("{}月{}日（周{}）{}", local.month(), local.day(), day, local.format("%H:%M"))
+            let day =
+                ["一", "二", "三", "四", "五", "六", "日"][weekday.num_days_from_monday() as usize];
+            format!(
+                "{}月{}日（周{}）{}",
+                local.month(),
+                local.day(),
+                day,
+                local.format("%H:%M")
+            )
         }
         Lang::En => {
             let day = match weekday {
@@ -198,7 +205,11 @@ pub fn format_moment(moment: DateTime<Utc>, timezone: Tz, lang: Lang) -> String 
                 Weekday::Sat => "Sat",
                 Weekday::Sun => "Sun",
             };
-            format!("{day} {}, {}", local.format("%-d %b %Y"), local.format("%H:%M"))
+            format!(
+                "{day} {}, {}",
+                local.format("%-d %b %Y"),
+                local.format("%H:%M")
+            )
         }
     }
 }

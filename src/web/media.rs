@@ -16,9 +16,16 @@ pub async fn media(
     req: &Request,
 ) -> Result<Response, AppError> {
     let visible = super::pages::find_visible(&state, &series, &lesson).await?;
-    let meta = visible.lesson().media(&name).ok_or(AppError::NotFound)?.clone();
+    let meta = visible
+        .lesson()
+        .media(&name)
+        .ok_or(AppError::NotFound)?
+        .clone();
     let etag = format!("\"{}\"", &meta.sha256[..32.min(meta.sha256.len())]);
-    let last_modified = meta.updated_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let last_modified = meta
+        .updated_at
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     let headers = req.headers();
     if not_modified(headers, &etag, meta.updated_at) {
         return Ok(Response::builder()
@@ -39,7 +46,10 @@ pub async fn media(
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "public, max-age=3600")
         // Media are shown inside pages, never as documents: an SVG must not run script.
-        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox");
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        );
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -48,7 +58,10 @@ pub async fn media(
         None => Ok(builder.body(bytes.as_ref().clone())),
         Some(Some((start, end))) => Ok(builder
             .status(StatusCode::PARTIAL_CONTENT)
-            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{total}"))
+            .header(
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{total}"),
+            )
             .body(bytes[start as usize..=end as usize].to_vec())),
         Some(None) => Ok(Response::builder()
             .status(StatusCode::RANGE_NOT_SATISFIABLE)
@@ -58,7 +71,10 @@ pub async fn media(
 }
 
 fn not_modified(headers: &HeaderMap, etag: &str, updated: chrono::DateTime<chrono::Utc>) -> bool {
-    if let Some(value) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+    if let Some(value) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
         return value.split(',').any(|tag| {
             let tag = tag.trim();
             tag == "*" || tag.trim_start_matches("W/") == etag
@@ -81,7 +97,12 @@ fn if_range_matches(headers: &HeaderMap, etag: &str) -> bool {
 /// One `bytes=` range, resolved against the length; `None` when it cannot be satisfied.
 /// Several ranges are answered with the first only.
 pub fn parse_range(value: &str, total: u64) -> Option<(u64, u64)> {
-    let spec = value.trim().strip_prefix("bytes=")?.split(',').next()?.trim();
+    let spec = value
+        .trim()
+        .strip_prefix("bytes=")?
+        .split(',')
+        .next()?
+        .trim();
     let (start, end) = spec.split_once('-')?;
     if total == 0 {
         return None;

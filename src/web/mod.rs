@@ -8,8 +8,9 @@ pub mod views;
 
 use poem::{Route, get, post};
 
-pub fn routes() -> Route {
-    Route::new()
+/// Adds the learner routes to `route`.
+pub fn routes(route: Route) -> Route {
+    route
         .at("/", get(pages::home_page))
         .at("/s/:series", get(pages::series_page))
         .at("/s/:series/:lesson", get(pages::lesson_page))

@@ -3,7 +3,7 @@
 use askama::Template;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Form, Html, Path, Query};
-use poem::{IntoResponse, Request, Response, handler};
+use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
 
 use super::i18n::{self, LANG_COOKIE, audience_label, format_moment, kind_label, ui};
@@ -30,7 +30,10 @@ fn chrome(state: &AppState, lang: Lang, title: &str, path: &str) -> Chrome {
 
 /// Percent-encodes the few characters a local path may hold that would break a query value.
 fn encode_path(path: &str) -> String {
-    path.replace('%', "%25").replace('&', "%26").replace('?', "%3F").replace('#', "%23")
+    path.replace('%', "%25")
+        .replace('&', "%26")
+        .replace('?', "%3F")
+        .replace('#', "%23")
 }
 
 pub fn html(body: String) -> Response {
@@ -70,7 +73,9 @@ pub async fn home_page(state: Data<&AppState>, lang: Lang) -> PageResult {
             audience: audience_label(s.audience, lang),
             current: s.current(now).map(|l| lesson_link(s, l, lang)),
             released: s.released(now).len(),
-            next: s.next_release(now).map(|t| format_moment(t, s.timezone(), lang)),
+            next: s
+                .next_release(now)
+                .map(|t| format_moment(t, s.timezone(), lang)),
         })
         .collect();
     let page = HomePage {
@@ -81,7 +86,11 @@ pub async fn home_page(state: Data<&AppState>, lang: Lang) -> PageResult {
 }
 
 #[handler]
-pub async fn series_page(state: Data<&AppState>, lang: Lang, Path(slug): Path<String>) -> PageResult {
+pub async fn series_page(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path(slug): Path<String>,
+) -> PageResult {
     let catalog = lessons::catalog(&state).await.map_err(from_db)?;
     let now = state.clock.now();
     let series = catalog.series(&slug).ok_or(AppError::NotFound)?;
@@ -93,7 +102,10 @@ pub async fn series_page(state: Data<&AppState>, lang: Lang, Path(slug): Path<St
         page: chrome(&state, lang, series.title.get(lang), &format!("/s/{slug}")),
         title: series.title.get(lang).to_owned(),
         summary: series.summary.get(lang).to_owned(),
-        lessons: released.iter().map(|l| lesson_link(series, l, lang)).collect(),
+        lessons: released
+            .iter()
+            .map(|l| lesson_link(series, l, lang))
+            .collect(),
         next: series
             .next_release(now)
             .map(|t| format_moment(t, series.timezone(), lang)),
@@ -210,7 +222,10 @@ pub(crate) fn answers_from_form(fields: &[(String, String)]) -> Result<Answers, 
         let question = name
             .strip_prefix("q.")
             .ok_or_else(|| AppError::BadRequest(format!("unexpected form field '{name}'")))?;
-        answers.entry(question.to_owned()).or_default().push(value.clone());
+        answers
+            .entry(question.to_owned())
+            .or_default()
+            .push(value.clone());
     }
     Ok(answers)
 }
@@ -276,20 +291,31 @@ pub struct NextPath {
 
 /// Remembers the chosen language in a cookie and goes back to the page the learner was on.
 #[handler]
-pub fn switch_language(Path(code): Path<String>, Query(query): Query<NextPath>, req: &Request) -> PageResult {
+pub fn switch_language(
+    Path(code): Path<String>,
+    Query(query): Query<NextPath>,
+    state: Data<&AppState>,
+) -> PageResult {
     let lang = Lang::parse(&code).ok_or(AppError::NotFound)?;
     // Only local paths: never an open redirect.
     let next = query
         .next
         .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
         .unwrap_or_else(|| "/".to_owned());
-    let secure = if req.uri().scheme_str() == Some("https") { "; Secure" } else { "" };
+    let secure = if state.settings.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
     Ok(Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, next)
         .header(
             header::SET_COOKIE,
-            format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}", lang.code()),
+            format!(
+                "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
+                lang.code()
+            ),
         )
         .finish())
 }
