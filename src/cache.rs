@@ -31,6 +31,8 @@ pub trait CacheStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError>;
     async fn incr(&self, key: &str) -> Result<i64, CacheError>;
+    /// Counts a hit in a fixed window starting at the first hit: (hits so far, seconds left).
+    async fn incr_window(&self, key: &str, window: Duration) -> Result<(i64, u64), CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;
 }
 
@@ -85,6 +87,23 @@ impl CacheStore for InProcessStore {
             (Arc::new(next.to_string().into_bytes()), forever),
         );
         Ok(next)
+    }
+
+    async fn incr_window(&self, key: &str, window: Duration) -> Result<(i64, u64), CacheError> {
+        let mut entries = self.entries.lock().expect("cache lock");
+        let now = Instant::now();
+        if entries.len() > 100_000 {
+            entries.retain(|_, (_, expires)| *expires > now);
+        }
+        let (count, expires) = match entries.get(key).filter(|(_, expires)| *expires > now) {
+            Some((value, expires)) => {
+                let count = std::str::from_utf8(value).ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+                (count + 1, *expires)
+            }
+            None => (1, now + window),
+        };
+        entries.insert(key.to_owned(), (Arc::new(count.to_string().into_bytes()), expires));
+        Ok((count, expires.saturating_duration_since(now).as_secs().max(1)))
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
@@ -166,6 +185,27 @@ impl CacheStore for RedisStore {
         self.call(|mut c| async move { c.incr(key, 1).await }).await
     }
 
+    async fn incr_window(&self, key: &str, window: Duration) -> Result<(i64, u64), CacheError> {
+        let key = key.to_owned();
+        let seconds = window.as_secs().max(1);
+        let (count, ttl): (i64, i64) = self
+            .call(|mut c| async move {
+                redis::pipe()
+                    .atomic()
+                    .incr(&key, 1)
+                    .cmd("EXPIRE")
+                    .arg(&key)
+                    .arg(seconds)
+                    .arg("NX")
+                    .ignore()
+                    .ttl(&key)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok((count, ttl.max(1) as u64))
+    }
+
     async fn ping(&self) -> Result<(), CacheError> {
         // Readiness always asks Redis itself, even during the back-off.
         let result = tokio::time::timeout(REDIS_TIMEOUT, async {
@@ -192,6 +232,8 @@ pub struct Cache {
     /// A bump that failed while the store was down; retried before the generation is next read,
     /// so content changed during an outage is not hidden behind stale keys afterwards.
     bump_pending: std::sync::atomic::AtomicBool,
+    /// Rate-limit counters for when the shared store is unreachable.
+    fallback_limits: InProcessStore,
 }
 
 impl Cache {
@@ -201,6 +243,7 @@ impl Cache {
             prefix: prefix.into(),
             inflight: Mutex::new(HashMap::new()),
             bump_pending: std::sync::atomic::AtomicBool::new(false),
+            fallback_limits: InProcessStore::default(),
         }
     }
 
@@ -280,6 +323,21 @@ impl Cache {
         .await;
         self.inflight.lock().expect("inflight lock").remove(&key);
         result
+    }
+
+    /// Counts a hit against a limit of `limit` per `window` for `key`. Over the limit, returns
+    /// the seconds until the window ends. With the shared store down, counts in this process.
+    pub async fn rate_limit(&self, key: &str, limit: i64, window: Duration) -> Result<(), u64> {
+        let key = self.key(&format!("rl:{key}"));
+        let (count, retry_after) = match self.store.incr_window(&key, window).await {
+            Ok(counted) => counted,
+            Err(_) => self
+                .fallback_limits
+                .incr_window(&key, window)
+                .await
+                .unwrap_or((0, 0)),
+        };
+        if count > limit { Err(retry_after) } else { Ok(()) }
     }
 
     async fn lookup<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CacheError> {

@@ -16,6 +16,8 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    #[error("too many attempts; try again in {0} seconds")]
+    TooManyRequests(u64),
     #[error("the request body is larger than 64 KB")]
     TooLarge,
     #[error("service unavailable")]
@@ -29,6 +31,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -39,7 +42,14 @@ impl ResponseError for AppError {
         if let AppError::Internal(error) = self {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
-        error_page(self.status())
+        let mut response = error_page(self.status());
+        if let AppError::TooManyRequests(seconds) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                poem::http::HeaderValue::from(*seconds),
+            );
+        }
+        response
     }
 }
 

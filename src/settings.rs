@@ -48,6 +48,10 @@ pub struct Settings {
     )]
     pub content_dir: PathBuf,
 
+    /// Trust the first address in `X-Forwarded-For` as the client's (only behind a proxy you run).
+    #[arg(long, env = "HOMEWARD_TRUST_PROXY", default_value_t = false, global = true)]
+    pub trust_proxy: bool,
+
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
     #[arg(
         long,
@@ -68,6 +72,7 @@ impl Settings {
             bind: "127.0.0.1:0".into(),
             public_url: None,
             content_dir: PathBuf::from("./content"),
+            trust_proxy: false,
             log_format: LogFormat::Text,
         }
     }

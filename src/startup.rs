@@ -29,6 +29,7 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub memo: Arc<Memo>,
+    pub qr: Arc<crate::services::qr::QrMemo>,
 }
 
 impl AppState {
@@ -56,6 +57,7 @@ impl AppState {
             assets: Arc::new(assets),
             metrics: telemetry::metrics_handle(),
             memo: Arc::new(Memo::default()),
+            qr: Arc::new(Default::default()),
         })
     }
 }

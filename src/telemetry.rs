@@ -57,6 +57,13 @@ pub fn route_label(path: &str) -> &'static str {
         ["media", ..] => "/media/{series}/{lesson}/{name}",
         ["static", ..] => "/static/{name}",
         ["lang", _] => "/lang/{code}",
+        ["join", _] => "/join/{token}",
+        ["qr", _] => "/qr/{file}",
+        ["qr", _, "poster"] => "/qr/{token}/poster",
+        ["recover"] => "/recover",
+        ["me"] => "/me",
+        ["me", "export.json"] => "/me/export.json",
+        ["me", "delete"] => "/me/delete",
         ["livez"] => "/livez",
         ["readyz"] => "/readyz",
         ["metrics"] => "/metrics",
@@ -68,6 +75,11 @@ pub fn route_label(path: &str) -> &'static str {
         ["api", "v1", "series", _, "lessons", _, "quiz"] => {
             "/api/v1/series/{series}/lessons/{lesson}/quiz"
         }
+        ["api", "v1", "enrollments"] => "/api/v1/enrollments",
+        ["api", "v1", "enrollments", _] => "/api/v1/enrollments/{token}",
+        ["api", "v1", "sessions", "recover"] => "/api/v1/sessions/recover",
+        ["api", "v1", "me"] => "/api/v1/me",
+        ["api", "v1", "me", "export"] => "/api/v1/me/export",
         ["api", ..] => "/api/other",
         _ => "other",
     }

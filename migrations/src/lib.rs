@@ -9,6 +9,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m0001_content;
+mod m0002_enrollment;
 mod sql;
 
 pub struct Migrator;
@@ -16,6 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_content::Migration)]
+        vec![
+            Box::new(m0001_content::Migration),
+            Box::new(m0002_enrollment::Migration),
+        ]
     }
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by an OpenAPI document at `/api/openapi.json`
 //! with a docs page at `/docs`.
 
+pub mod enrollment;
 pub mod lessons;
 pub mod problem;
 
@@ -9,11 +10,11 @@ use poem_openapi::OpenApiService;
 
 use crate::settings::Settings;
 
-pub type Service = OpenApiService<lessons::LessonsApi, ()>;
+pub type Service = OpenApiService<(lessons::LessonsApi, enrollment::EnrollmentApi), ()>;
 
 pub fn service(settings: &Settings) -> Service {
     OpenApiService::new(
-        lessons::LessonsApi,
+        (lessons::LessonsApi, enrollment::EnrollmentApi),
         "Homeward API",
         env!("CARGO_PKG_VERSION"),
     )

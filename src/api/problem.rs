@@ -31,12 +31,24 @@ pub enum ApiError {
     /// The request could not be read (bad JSON, wrong types, too large).
     #[oai(status = 400, content_type = "application/problem+json")]
     BadRequest(Json<Problem>),
+    /// Not signed in: send `Authorization: Bearer <session_token>` (or the session cookie).
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Signed in by cookie without the CSRF header.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
     /// No such series or lesson, or it is not released yet.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// The enrollment code has expired, was revoked or is full.
+    #[oai(status = 410, content_type = "application/problem+json")]
+    Gone(Json<Problem>),
     /// The request was understood but its content is not valid (e.g. an unknown quiz choice).
     #[oai(status = 422, content_type = "application/problem+json")]
     Invalid(Json<Problem>),
+    /// Too many attempts from this address or for this code; wait as long as Retry-After says.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// The database is unreachable or overloaded; try again shortly.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
@@ -63,6 +75,10 @@ impl From<crate::error::AppError> for ApiError {
             AppError::BadRequest(detail) => {
                 ApiError::Invalid(Json(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)))
             }
+            AppError::TooManyRequests(seconds) => ApiError::TooManyRequests(
+                Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("too many attempts; try again in {seconds} seconds"))),
+                seconds,
+            ),
             AppError::TooLarge => ApiError::BadRequest(Json(Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the request body is larger than 64 KB",

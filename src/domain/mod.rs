@@ -5,8 +5,10 @@ pub mod catalog;
 pub mod lesson;
 pub mod quiz;
 pub mod schedule;
+pub mod learner;
 pub mod slug;
 pub mod text;
+pub mod token;
 
 pub use lesson::{Audience, LessonBody, LessonKind, LessonStatus};
 pub use slug::Slug;

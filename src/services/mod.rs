@@ -1,3 +1,6 @@
 //! Use cases, between the HTTP layers and the store.
 
+pub mod accounts;
+pub mod enrollment;
 pub mod lessons;
+pub mod qr;

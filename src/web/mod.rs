@@ -1,9 +1,14 @@
 //! HTML for learners: pages, media, static assets and the language switch.
 
+pub mod account;
 pub mod assets;
+pub mod auth;
 pub mod i18n;
+pub mod i18n_account;
+pub mod join;
 pub mod media;
 pub mod pages;
+pub mod qr;
 pub mod views;
 
 use poem::{Route, get, post};
@@ -18,4 +23,11 @@ pub fn routes(route: Route) -> Route {
         .at("/lang/:code", get(pages::switch_language))
         .at("/media/:series/:lesson/:name", get(media::media))
         .at("/static/:name", get(assets::static_file))
+        .at("/join/:token", get(join::join_page).post(join::join_submit))
+        .at("/recover", get(join::recover_page).post(join::recover_submit))
+        .at("/me", get(account::me).post(account::me_update))
+        .at("/me/export.json", get(account::me_export))
+        .at("/me/delete", post(account::me_delete))
+        .at("/qr/:file", get(qr::qr_image))
+        .at("/qr/:token/poster", get(qr::poster))
 }

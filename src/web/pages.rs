@@ -17,7 +17,7 @@ use crate::startup::AppState;
 
 type PageResult = Result<Response, AppError>;
 
-fn chrome(state: &AppState, lang: Lang, title: &str, path: &str) -> Chrome {
+pub(crate) fn chrome(state: &AppState, lang: Lang, title: &str, path: &str) -> Chrome {
     Chrome {
         lang,
         t: ui(lang),
@@ -42,7 +42,7 @@ pub fn html(body: String) -> Response {
         .into_response()
 }
 
-fn render(template: &impl Template) -> Result<String, AppError> {
+pub(crate) fn render(template: &impl Template) -> Result<String, AppError> {
     template
         .render()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))
@@ -129,6 +129,7 @@ pub async fn lesson_page(
     state: Data<&AppState>,
     lang: Lang,
     Path((series_slug, lesson_slug)): Path<(String, String)>,
+    req: &poem::Request,
 ) -> PageResult {
     let visible = find_visible(&state, &series_slug, &lesson_slug).await?;
     let key = format!("lesson:{}:{}", visible.lesson().id, lang.code());
@@ -139,7 +140,35 @@ pub async fn lesson_page(
     })
     .await
     .map_err(from_db)?;
+    // The page is shared by everyone; what belongs to this learner is put in afterwards.
+    if super::auth::cookie(req, super::auth::FLASH_COOKIE) == Some("joined") {
+        if let Some(banner) = welcome_banner(&state, req, lang).await? {
+            let mut response = html(page.replacen("<!--hw:banner-->", &banner, 1));
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                super::auth::set_cookie(&state, super::auth::FLASH_COOKIE, "", 0).parse().expect("cookie"),
+            );
+            return Ok(response);
+        }
+    }
     Ok(html(page))
+}
+
+/// Shown once after joining: a welcome and the recovery code to keep.
+async fn welcome_banner(state: &AppState, req: &poem::Request, lang: Lang) -> Result<Option<String>, AppError> {
+    let Some(learner_id) = super::auth::current_learner(state, req).await.map_err(from_db)? else {
+        return Ok(None);
+    };
+    let Some(account) = crate::services::accounts::account(&state.db, learner_id).await.map_err(from_db)? else {
+        return Ok(None);
+    };
+    let a = super::i18n_account::account_ui(lang);
+    let view = super::views::WelcomeBanner {
+        welcome: a.welcome,
+        explain: a.recovery_explain,
+        code: account.learner.recovery_code,
+    };
+    Ok(Some(render(&view)?))
 }
 
 fn lesson_view(

@@ -132,3 +132,84 @@ pub struct ErrorPage {
     pub en_title: &'static str,
     pub en_body: &'static str,
 }
+
+use super::i18n_account::AccountUi;
+
+#[derive(Template)]
+#[template(path = "join.html")]
+pub struct JoinPage {
+    pub page: Chrome,
+    pub a: &'static AccountUi,
+    pub action: String,
+    pub csrf: String,
+    pub factory: String,
+    pub line: Option<String>,
+    pub policy: Vec<String>,
+    pub policy_version: &'static str,
+    pub bands: [&'static str; 4],
+    pub children_consent_text: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub page: Chrome,
+    pub paragraphs: Vec<String>,
+    pub link: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "recover.html")]
+pub struct RecoverPage {
+    pub page: Chrome,
+    pub a: &'static AccountUi,
+    pub csrf: String,
+    pub failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+pub struct MePage {
+    pub page: Chrome,
+    pub a: &'static AccountUi,
+    pub csrf: String,
+    pub saved: bool,
+    pub error: Option<String>,
+    pub nickname: Option<String>,
+    pub audience: String,
+    pub audience_label: &'static str,
+    pub lang: String,
+    pub bands: Vec<String>,
+    pub band_choices: Vec<(&'static str, bool)>,
+    pub factory: Option<String>,
+    pub line: Option<String>,
+    pub joined_at: String,
+    pub recovery_code: String,
+    pub consents: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "poster.html")]
+pub struct PosterPage {
+    pub css: String,
+    pub zh: &'static AccountUi,
+    pub en: &'static AccountUi,
+    pub factory_zh: String,
+    pub factory_en: String,
+    pub line: Option<String>,
+    pub qr_src: String,
+    pub short_url: String,
+}
+
+/// The once-only welcome on the first lesson after joining.
+#[derive(Template)]
+#[template(
+    source = "<section class=\"banner\" role=\"status\"><strong>{{ welcome }}</strong><p>{{ explain }}</p><p><code class=\"code\">{{ code }}</code></p></section>",
+    ext = "html"
+)]
+pub struct WelcomeBanner {
+    pub welcome: &'static str,
+    pub explain: &'static str,
+    pub code: String,
+}

@@ -11,6 +11,9 @@ use crate::settings::Settings;
 use crate::startup::{self, AppState};
 use crate::{content, services, store};
 
+mod operators;
+
+
 #[derive(Debug, Parser)]
 #[command(
     name = "homeward",
@@ -39,6 +42,67 @@ pub enum Command {
         #[command(subcommand)]
         action: ContentAction,
     },
+    /// Factories that enroll their workers.
+    Factory {
+        #[command(subcommand)]
+        action: FactoryAction,
+    },
+    /// Production lines within a factory.
+    Line {
+        #[command(subcommand)]
+        action: LineAction,
+    },
+    /// Enrollment codes (the QR codes on posters).
+    Code {
+        #[command(subcommand)]
+        action: CodeAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FactoryAction {
+    /// Add a factory; prints its id as the last line.
+    Add {
+        /// The factory's name in Chinese.
+        name: String,
+        /// The name in English (default: the Chinese name).
+        #[arg(long)]
+        name_en: Option<String>,
+        #[arg(long)]
+        city: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LineAction {
+    /// Add a line to a factory; prints its id as the last line.
+    Add {
+        #[arg(long)]
+        factory: i64,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CodeAction {
+    /// Create an enrollment code; prints its id, then the join URL as the last line.
+    Create {
+        #[arg(long)]
+        factory: i64,
+        #[arg(long)]
+        line: Option<i64>,
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Last day the code works (YYYY-MM-DD, Asia/Shanghai); it stops at the end of that day.
+        #[arg(long)]
+        expires: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        max_joins: Option<i32>,
+    },
+    /// List every code with its factory, line, joins and state.
+    List,
+    /// Revoke a code: its QR code and join page stop working.
+    Revoke { token: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +151,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
             import(settings, &dir).await
         }
+        Command::Factory { action } => operators::factory(settings, action).await.map(|_| 0),
+        Command::Line { action } => operators::line(settings, action).await.map(|_| 0),
+        Command::Code { action } => operators::code(settings, action).await,
     }
 }
 

@@ -1,0 +1,295 @@
+//! Joining through the API, restoring an account, and the learner's own account.
+
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+use super::lessons::LocalizedText;
+use super::problem::{ApiError, Problem};
+use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
+use crate::error::from_db;
+use crate::services::accounts::{self, ProfileChange};
+use crate::services::enrollment::{self, CodeStatus, JoinError, JoinRequest};
+use crate::startup::AppState;
+use crate::web::auth::{self, SESSION_COOKIE, YEAR, set_cookie};
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Joining through a factory's code, and the learner's own account.
+    Learners,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct FactoryDto {
+    pub id: i64,
+    pub name: LocalizedText,
+    pub city: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct LineDto {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What a join screen shows before anyone agrees to anything.
+#[derive(Debug, Clone, Object)]
+pub struct EnrollmentInfo {
+    pub factory: FactoryDto,
+    pub line: Option<LineDto>,
+    /// Send this back as `accept_policy` to agree.
+    pub policy_version: String,
+    pub policy_text: LocalizedText,
+    pub children_consent_text: LocalizedText,
+    pub audiences: Vec<String>,
+    pub child_age_bands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct EnrollmentRequest {
+    /// The token from the QR code.
+    pub token: String,
+    /// The policy version shown by `GET /enrollments/{token}`; anything else creates nothing.
+    pub accept_policy: Option<String>,
+    /// `parents`, `line-managers` or `young-workers`.
+    pub audience: String,
+    pub nickname: Option<String>,
+    /// `zh` (default) or `en`.
+    pub lang: Option<String>,
+    /// Any of `0-2`, `3-5`, `6-11`, `12-17`; needs `children_consent`.
+    #[oai(default)]
+    pub child_age_bands: Vec<String>,
+    #[oai(default)]
+    pub children_consent: bool,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Enrolled {
+    pub learner_id: i64,
+    /// Send as `Authorization: Bearer …`; the same value is set as the session cookie.
+    pub session_token: String,
+    /// Keep it: it restores the account on a new phone.
+    pub recovery_code: String,
+}
+
+#[derive(ApiResponse)]
+pub enum EnrolledResponse {
+    /// Joined: the learner exists, consent is recorded and a session started.
+    #[oai(status = 201)]
+    Created(Json<Enrolled>, #[oai(header = "Set-Cookie")] String),
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct RecoverRequest {
+    pub recovery_code: String,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Session {
+    pub learner_id: i64,
+    pub session_token: String,
+}
+
+#[derive(ApiResponse)]
+pub enum SessionResponse {
+    /// A new session for the account.
+    #[oai(status = 201)]
+    Created(Json<Session>, #[oai(header = "Set-Cookie")] String),
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Me {
+    pub learner_id: i64,
+    pub nickname: Option<String>,
+    pub audience: String,
+    pub lang: String,
+    pub child_age_bands: Vec<String>,
+    pub factory: Option<FactoryDto>,
+    pub line: Option<LineDto>,
+    pub recovery_code: String,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Fields to change; absent fields stay as they are.
+#[derive(Debug, Clone, Object)]
+pub struct MeChange {
+    pub nickname: Option<String>,
+    pub audience: Option<String>,
+    pub lang: Option<String>,
+    pub child_age_bands: Option<Vec<String>>,
+    #[oai(default)]
+    pub children_consent: bool,
+}
+
+#[derive(ApiResponse)]
+pub enum Deleted {
+    /// Everything about the learner is gone.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+fn closed(status: CodeStatus) -> ApiError {
+    let detail = match status {
+        CodeStatus::Expired => "this enrollment code has expired; ask for a new one",
+        CodeStatus::Revoked => "this enrollment code was revoked; ask for a new one",
+        _ => "this enrollment code has reached its maximum number of joins; ask for a new one",
+    };
+    ApiError::Gone(Json(Problem::new(poem::http::StatusCode::GONE, detail)))
+}
+
+/// The signed-in learner. Cookie sessions must also send the CSRF header to change anything.
+async fn learner(state: &AppState, req: &Request, changes: bool) -> Result<i64, ApiError> {
+    if changes && auth::uses_cookie_session(req) && !auth::csrf_ok(req, None) {
+        return Err(ApiError::Forbidden(Json(Problem::new(
+            poem::http::StatusCode::FORBIDDEN,
+            "with a session cookie, send the hw_csrf cookie's value in the X-CSRF-Token header",
+        ))));
+    }
+    auth::current_learner(state, req)
+        .await
+        .map_err(from_db)?
+        .ok_or_else(|| ApiError::Unauthorized(Json(Problem::new(
+            poem::http::StatusCode::UNAUTHORIZED,
+            "sign in: send Authorization: Bearer <session_token>",
+        ))))
+}
+
+pub struct EnrollmentApi;
+
+#[OpenApi(tag = "ApiTags::Learners")]
+impl EnrollmentApi {
+    /// What joining through this code means: the factory, the line and the policy to agree to.
+    #[oai(path = "/enrollments/:token", method = "get", operation_id = "get_enrollment")]
+    async fn get_enrollment(&self, state: Data<&AppState>, token: Path<String>, req: &Request) -> Result<Json<EnrollmentInfo>, ApiError> {
+        crate::web::join::limit(&state, &format!("lookup:{}", auth::client_ip(&state, req)), 120).await?;
+        let code = enrollment::find_code(&state.db, &token)
+            .await
+            .map_err(from_db)?
+            .ok_or_else(|| ApiError::not_found("there is no such enrollment code"))?;
+        match code.status(state.clock.now()) {
+            CodeStatus::Usable => {}
+            closed_status => return Err(closed(closed_status)),
+        }
+        Ok(Json(EnrollmentInfo {
+            factory: FactoryDto { id: code.factory_id, name: (&code.factory_name).into(), city: code.city },
+            line: code.line_id.zip(code.line_name).map(|(id, name)| LineDto { id, name }),
+            policy_version: POLICY_VERSION.into(),
+            policy_text: (&policy_text()).into(),
+            children_consent_text: (&children_consent_text()).into(),
+            audiences: vec!["parents".into(), "line-managers".into(), "young-workers".into()],
+            child_age_bands: AGE_BANDS.iter().map(|b| (*b).to_owned()).collect(),
+        }))
+    }
+
+    /// Joins: records consent, attributes the learner to the code, line and factory, and
+    /// starts a session. A missing or stale `accept_policy` is a 422 and creates nothing.
+    #[oai(path = "/enrollments", method = "post", operation_id = "enroll")]
+    async fn enroll(&self, state: Data<&AppState>, body: Json<EnrollmentRequest>, req: &Request) -> Result<EnrolledResponse, ApiError> {
+        let ip = auth::client_ip(&state, req);
+        crate::web::join::limit(&state, &format!("join-ip:{ip}"), 20).await?;
+        if let Ok(Some(code)) = enrollment::find_code(&state.db, &body.token).await {
+            crate::web::join::limit(&state, &format!("join-code:{}", code.id), 300).await?;
+        }
+        let body = body.0;
+        let request = JoinRequest {
+            token: body.token,
+            accept_policy: body.accept_policy,
+            audience: Some(body.audience),
+            nickname: body.nickname,
+            lang: body.lang,
+            child_age_bands: body.child_age_bands,
+            children_consent: body.children_consent,
+            device_hash: auth::cookie(req, auth::DEVICE_COOKIE).map(auth::device_hash),
+        };
+        match enrollment::join(&state.db, &request, state.clock.now()).await {
+            Ok(joined) => Ok(EnrolledResponse::Created(
+                Json(Enrolled {
+                    learner_id: joined.learner_id,
+                    session_token: joined.session_token.clone(),
+                    recovery_code: joined.recovery_code,
+                }),
+                set_cookie(&state, SESSION_COOKIE, &joined.session_token, YEAR),
+            )),
+            Err(JoinError::NotFound) => Err(ApiError::not_found("there is no such enrollment code")),
+            Err(JoinError::Closed(status)) => Err(closed(status)),
+            Err(JoinError::Invalid(message)) => Err(ApiError::invalid(message)),
+            Err(JoinError::Internal(error)) => Err(from_db(error).into()),
+        }
+    }
+
+    /// Restores an account with its recovery code (rate-limited per address).
+    #[oai(path = "/sessions/recover", method = "post", operation_id = "recover")]
+    async fn recover(&self, state: Data<&AppState>, body: Json<RecoverRequest>, req: &Request) -> Result<SessionResponse, ApiError> {
+        crate::web::join::limit(&state, &format!("recover-ip:{}", auth::client_ip(&state, req)), 10).await?;
+        match accounts::recover(&state.db, &body.recovery_code, state.clock.now()).await.map_err(from_db)? {
+            Some((learner_id, token)) => Ok(SessionResponse::Created(
+                Json(Session { learner_id, session_token: token.clone() }),
+                set_cookie(&state, SESSION_COOKIE, &token, YEAR),
+            )),
+            None => Err(ApiError::invalid("that recovery code is not right")),
+        }
+    }
+
+    /// Everything the account holds, in short.
+    #[oai(path = "/me", method = "get", operation_id = "get_me")]
+    async fn get_me(&self, state: Data<&AppState>, req: &Request) -> Result<Json<Me>, ApiError> {
+        let id = learner(&state, req, false).await?;
+        let account = accounts::account(&state.db, id)
+            .await
+            .map_err(from_db)?
+            .ok_or_else(|| ApiError::not_found("no such learner"))?;
+        Ok(Json(Me {
+            learner_id: id,
+            nickname: account.learner.nickname.clone(),
+            audience: account.audience().as_str().to_owned(),
+            lang: account.lang().code().to_owned(),
+            child_age_bands: account.age_bands(),
+            factory: account.factory.as_ref().map(|f| FactoryDto {
+                id: f.id,
+                name: LocalizedText { zh: f.name_zh.clone(), en: f.name_en.clone() },
+                city: f.city.clone(),
+            }),
+            line: account.line.as_ref().map(|l| LineDto { id: l.id, name: l.name.clone() }),
+            recovery_code: account.learner.recovery_code.clone(),
+            joined_at: account.learner.created_at,
+        }))
+    }
+
+    /// Changes nickname, language, audience or children's age bands.
+    #[oai(path = "/me", method = "patch", operation_id = "update_me")]
+    async fn update_me(&self, state: Data<&AppState>, body: Json<MeChange>, req: &Request) -> Result<Json<Me>, ApiError> {
+        let id = learner(&state, req, true).await?;
+        let change = ProfileChange {
+            nickname: body.0.nickname,
+            audience: body.0.audience,
+            lang: body.0.lang,
+            child_age_bands: body.0.child_age_bands,
+            children_consent: body.0.children_consent,
+        };
+        accounts::update_profile(&state.db, id, change, state.clock.now())
+            .await
+            .map_err(ApiError::invalid)?;
+        self.get_me(state, req).await
+    }
+
+    /// Everything held about the learner, as JSON.
+    #[oai(path = "/me/export", method = "get", operation_id = "export_me")]
+    async fn export_me(&self, state: Data<&AppState>, req: &Request) -> Result<Json<serde_json::Value>, ApiError> {
+        let id = learner(&state, req, false).await?;
+        accounts::export(&state.db, id, state.clock.now())
+            .await
+            .map_err(from_db)?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found("no such learner"))
+    }
+
+    /// Withdraws consent and deletes every record about the learner.
+    #[oai(path = "/me", method = "delete", operation_id = "delete_me")]
+    async fn delete_me(&self, state: Data<&AppState>, req: &Request) -> Result<Deleted, ApiError> {
+        let id = learner(&state, req, true).await?;
+        accounts::delete(&state.db, id).await.map_err(from_db)?;
+        Ok(Deleted::NoContent)
+    }
+}

@@ -1,0 +1,230 @@
+//! A learner's own account: sessions, recovery, profile changes, export and deletion.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    JsonValue, QueryFilter, Set, Statement, TransactionTrait,
+};
+use serde_json::json;
+
+use super::enrollment::start_session;
+use crate::domain::learner::{parse_age_band, parse_nickname};
+use crate::domain::token::{RecoveryCode, SessionToken};
+use crate::domain::{Audience, Lang};
+use crate::store::entity::{factory, learner, learner_session, line};
+
+/// Every table that holds rows about a learner, by a `learner_id` column. Export and deletion
+/// cover exactly these (plus the `learner` row itself); a test fails when a table with a
+/// `learner_id` column is missing here.
+pub const LEARNER_TABLES: &[&str] = &["consent", "learner_session"];
+
+/// Columns never exported: secrets that are not the learner's data.
+const SECRET_COLUMNS: &[&str] = &["token_hash", "device_hash"];
+
+/// Finds the learner a session token belongs to, and notes the visit (at most hourly).
+pub async fn authenticate(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> anyhow::Result<Option<i64>> {
+    if !SessionToken::looks_valid(token) {
+        return Ok(None);
+    }
+    let Some(session) = learner_session::Entity::find()
+        .filter(learner_session::Column::TokenHash.eq(SessionToken::hash(token)))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if now - session.last_seen_at > Duration::hours(1) {
+        learner_session::Entity::update_many()
+            .col_expr(learner_session::Column::LastSeenAt, Expr::value(now))
+            .filter(learner_session::Column::Id.eq(session.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some(session.learner_id))
+}
+
+/// Restores an account on a new phone: a new session for the learner with this recovery code.
+pub async fn recover(db: &DatabaseConnection, raw_code: &str, now: DateTime<Utc>) -> anyhow::Result<Option<(i64, String)>> {
+    let Some(code) = RecoveryCode::parse(raw_code) else {
+        return Ok(None);
+    };
+    let Some(learner) = learner::Entity::find()
+        .filter(learner::Column::RecoveryCode.eq(code.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let token = start_session(db, learner.id, now).await?;
+    Ok(Some((learner.id, token)))
+}
+
+/// Ends one session (the token's).
+pub async fn sign_out(db: &DatabaseConnection, token: &str) -> anyhow::Result<()> {
+    learner_session::Entity::delete_many()
+        .filter(learner_session::Column::TokenHash.eq(SessionToken::hash(token)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// What the account page shows.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub learner: learner::Model,
+    pub factory: Option<factory::Model>,
+    pub line: Option<line::Model>,
+}
+
+impl Account {
+    pub fn audience(&self) -> Audience {
+        Audience::parse(&self.learner.audience).unwrap_or(Audience::Parents)
+    }
+
+    pub fn lang(&self) -> Lang {
+        Lang::parse(&self.learner.lang).unwrap_or_default()
+    }
+
+    pub fn age_bands(&self) -> Vec<String> {
+        self.learner
+            .child_age_bands
+            .as_deref()
+            .map(|b| b.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub async fn account(db: &DatabaseConnection, learner_id: i64) -> anyhow::Result<Option<Account>> {
+    let Some(learner) = learner::Entity::find_by_id(learner_id).one(db).await? else {
+        return Ok(None);
+    };
+    let factory = match learner.factory_id {
+        Some(id) => factory::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let line = match learner.line_id {
+        Some(id) => line::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    Ok(Some(Account { learner, factory, line }))
+}
+
+/// Changes to a learner's own choices; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ProfileChange {
+    pub nickname: Option<String>,
+    pub audience: Option<String>,
+    pub lang: Option<String>,
+    pub child_age_bands: Option<Vec<String>>,
+    pub children_consent: bool,
+}
+
+/// Applies a change after checking all of it; an invalid field changes nothing.
+pub async fn update_profile(db: &DatabaseConnection, learner_id: i64, change: ProfileChange, now: DateTime<Utc>) -> Result<(), String> {
+    let mut model = learner::ActiveModel {
+        id: Set(learner_id),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    if let Some(nickname) = &change.nickname {
+        model.nickname = Set(parse_nickname(Some(nickname))?);
+    }
+    if let Some(audience) = &change.audience {
+        let audience = Audience::parse(audience).ok_or("audience: choose parents, line-managers or young-workers")?;
+        model.audience = Set(audience.as_str().to_owned());
+    }
+    if let Some(lang) = &change.lang {
+        model.lang = Set(Lang::parse(lang).ok_or("lang: zh or en")?.code().to_owned());
+    }
+    let mut new_children_consent = false;
+    if let Some(bands) = &change.child_age_bands {
+        let mut parsed: Vec<&str> = Vec::new();
+        for raw in bands {
+            let band = parse_age_band(raw).ok_or_else(|| format!("child_age_bands: '{raw}' is not one of 0-2, 3-5, 6-11, 12-17"))?;
+            if !parsed.contains(&band) {
+                parsed.push(band);
+            }
+        }
+        if !parsed.is_empty() && !change.children_consent {
+            return Err("children_consent: children's age bands are kept only with their own consent".into());
+        }
+        new_children_consent = !parsed.is_empty();
+        model.child_age_bands = Set((!parsed.is_empty()).then(|| parsed.join(",")));
+    }
+    let write = async {
+        let txn = db.begin().await?;
+        model.update(&txn).await?;
+        if let Some(bands) = &change.child_age_bands {
+            if bands.is_empty() {
+                // Removing the bands withdraws that consent too.
+                txn.execute_raw(Statement::from_sql_and_values(
+                    txn.get_database_backend(),
+                    "DELETE FROM consent WHERE learner_id = $1 AND kind = 'children'",
+                    [learner_id.into()],
+                ))
+                .await?;
+            } else if new_children_consent {
+                super::enrollment::record_consent(&txn, learner_id, "children", &crate::domain::learner::children_consent_text(), now).await?;
+            }
+        }
+        txn.commit().await?;
+        anyhow::Ok(())
+    };
+    write.await.map_err(|e| {
+        tracing::error!(error = format!("{e:#}"), "profile update failed");
+        "the change could not be saved; please try again".to_owned()
+    })
+}
+
+async fn rows(db: &DatabaseConnection, table: &str, learner_id: i64) -> anyhow::Result<Vec<JsonValue>> {
+    let column = if table == "learner" { "id" } else { "learner_id" };
+    let statement = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        format!("SELECT * FROM {table} WHERE {column} = $1 ORDER BY id"),
+        [learner_id.into()],
+    );
+    let mut rows = JsonValue::find_by_statement(statement).all(db).await?;
+    for row in &mut rows {
+        if let Some(object) = row.as_object_mut() {
+            for secret in SECRET_COLUMNS {
+                object.remove(*secret);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Everything held about a learner, as JSON: their row and every row of every learner table.
+pub async fn export(db: &DatabaseConnection, learner_id: i64, now: DateTime<Utc>) -> anyhow::Result<Option<JsonValue>> {
+    let mut learner_rows = rows(db, "learner", learner_id).await?;
+    let Some(learner_row) = learner_rows.pop() else {
+        return Ok(None);
+    };
+    let mut tables = serde_json::Map::new();
+    for table in LEARNER_TABLES {
+        tables.insert((*table).to_owned(), JsonValue::Array(rows(db, table, learner_id).await?));
+    }
+    Ok(Some(json!({
+        "exported_at": now,
+        "learner": learner_row,
+        "tables": tables,
+    })))
+}
+
+/// Withdraws consent and deletes the learner: every row in every learner table, then the
+/// learner. Factory totals are computed from these rows, so they drop with them.
+pub async fn delete(db: &DatabaseConnection, learner_id: i64) -> anyhow::Result<bool> {
+    let txn = db.begin().await?;
+    for table in LEARNER_TABLES {
+        txn.execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            format!("DELETE FROM {table} WHERE learner_id = $1"),
+            [learner_id.into()],
+        ))
+        .await?;
+    }
+    let deleted = learner::Entity::delete_by_id(learner_id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(deleted.rows_affected == 1)
+}
