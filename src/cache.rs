@@ -97,13 +97,22 @@ impl CacheStore for InProcessStore {
         }
         let (count, expires) = match entries.get(key).filter(|(_, expires)| *expires > now) {
             Some((value, expires)) => {
-                let count = std::str::from_utf8(value).ok().and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+                let count = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0);
                 (count + 1, *expires)
             }
             None => (1, now + window),
         };
-        entries.insert(key.to_owned(), (Arc::new(count.to_string().into_bytes()), expires));
-        Ok((count, expires.saturating_duration_since(now).as_secs().max(1)))
+        entries.insert(
+            key.to_owned(),
+            (Arc::new(count.to_string().into_bytes()), expires),
+        );
+        Ok((
+            count,
+            expires.saturating_duration_since(now).as_secs().max(1),
+        ))
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
@@ -337,7 +346,11 @@ impl Cache {
                 .await
                 .unwrap_or((0, 0)),
         };
-        if count > limit { Err(retry_after) } else { Ok(()) }
+        if count > limit {
+            Err(retry_after)
+        } else {
+            Ok(())
+        }
     }
 
     async fn lookup<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CacheError> {

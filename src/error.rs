@@ -44,10 +44,9 @@ impl ResponseError for AppError {
         }
         let mut response = error_page(self.status());
         if let AppError::TooManyRequests(seconds) = self {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                poem::http::HeaderValue::from(*seconds),
-            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, poem::http::HeaderValue::from(*seconds));
         }
         response
     }

@@ -49,7 +49,12 @@ pub struct Settings {
     pub content_dir: PathBuf,
 
     /// Trust the first address in `X-Forwarded-For` as the client's (only behind a proxy you run).
-    #[arg(long, env = "HOMEWARD_TRUST_PROXY", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "HOMEWARD_TRUST_PROXY",
+        default_value_t = false,
+        global = true
+    )]
     pub trust_proxy: bool,
 
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.

@@ -150,10 +150,12 @@ async fn learner(state: &AppState, req: &Request, changes: bool) -> Result<i64, 
     auth::current_learner(state, req)
         .await
         .map_err(from_db)?
-        .ok_or_else(|| ApiError::Unauthorized(Json(Problem::new(
-            poem::http::StatusCode::UNAUTHORIZED,
-            "sign in: send Authorization: Bearer <session_token>",
-        ))))
+        .ok_or_else(|| {
+            ApiError::Unauthorized(Json(Problem::new(
+                poem::http::StatusCode::UNAUTHORIZED,
+                "sign in: send Authorization: Bearer <session_token>",
+            )))
+        })
 }
 
 pub struct EnrollmentApi;
@@ -161,9 +163,23 @@ pub struct EnrollmentApi;
 #[OpenApi(tag = "ApiTags::Learners")]
 impl EnrollmentApi {
     /// What joining through this code means: the factory, the line and the policy to agree to.
-    #[oai(path = "/enrollments/:token", method = "get", operation_id = "get_enrollment")]
-    async fn get_enrollment(&self, state: Data<&AppState>, token: Path<String>, req: &Request) -> Result<Json<EnrollmentInfo>, ApiError> {
-        crate::web::join::limit(&state, &format!("lookup:{}", auth::client_ip(&state, req)), 120).await?;
+    #[oai(
+        path = "/enrollments/:token",
+        method = "get",
+        operation_id = "get_enrollment"
+    )]
+    async fn get_enrollment(
+        &self,
+        state: Data<&AppState>,
+        token: Path<String>,
+        req: &Request,
+    ) -> Result<Json<EnrollmentInfo>, ApiError> {
+        crate::web::join::limit(
+            &state,
+            &format!("lookup:{}", auth::client_ip(&state, req)),
+            120,
+        )
+        .await?;
         let code = enrollment::find_code(&state.db, &token)
             .await
             .map_err(from_db)?
@@ -173,12 +189,23 @@ impl EnrollmentApi {
             closed_status => return Err(closed(closed_status)),
         }
         Ok(Json(EnrollmentInfo {
-            factory: FactoryDto { id: code.factory_id, name: (&code.factory_name).into(), city: code.city },
-            line: code.line_id.zip(code.line_name).map(|(id, name)| LineDto { id, name }),
+            factory: FactoryDto {
+                id: code.factory_id,
+                name: (&code.factory_name).into(),
+                city: code.city,
+            },
+            line: code
+                .line_id
+                .zip(code.line_name)
+                .map(|(id, name)| LineDto { id, name }),
             policy_version: POLICY_VERSION.into(),
             policy_text: (&policy_text()).into(),
             children_consent_text: (&children_consent_text()).into(),
-            audiences: vec!["parents".into(), "line-managers".into(), "young-workers".into()],
+            audiences: vec![
+                "parents".into(),
+                "line-managers".into(),
+                "young-workers".into(),
+            ],
             child_age_bands: AGE_BANDS.iter().map(|b| (*b).to_owned()).collect(),
         }))
     }
@@ -186,7 +213,12 @@ impl EnrollmentApi {
     /// Joins: records consent, attributes the learner to the code, line and factory, and
     /// starts a session. A missing or stale `accept_policy` is a 422 and creates nothing.
     #[oai(path = "/enrollments", method = "post", operation_id = "enroll")]
-    async fn enroll(&self, state: Data<&AppState>, body: Json<EnrollmentRequest>, req: &Request) -> Result<EnrolledResponse, ApiError> {
+    async fn enroll(
+        &self,
+        state: Data<&AppState>,
+        body: Json<EnrollmentRequest>,
+        req: &Request,
+    ) -> Result<EnrolledResponse, ApiError> {
         let ip = auth::client_ip(&state, req);
         crate::web::join::limit(&state, &format!("join-ip:{ip}"), 20).await?;
         if let Ok(Some(code)) = enrollment::find_code(&state.db, &body.token).await {
@@ -212,7 +244,9 @@ impl EnrollmentApi {
                 }),
                 set_cookie(&state, SESSION_COOKIE, &joined.session_token, YEAR),
             )),
-            Err(JoinError::NotFound) => Err(ApiError::not_found("there is no such enrollment code")),
+            Err(JoinError::NotFound) => {
+                Err(ApiError::not_found("there is no such enrollment code"))
+            }
             Err(JoinError::Closed(status)) => Err(closed(status)),
             Err(JoinError::Invalid(message)) => Err(ApiError::invalid(message)),
             Err(JoinError::Internal(error)) => Err(from_db(error).into()),
@@ -221,11 +255,27 @@ impl EnrollmentApi {
 
     /// Restores an account with its recovery code (rate-limited per address).
     #[oai(path = "/sessions/recover", method = "post", operation_id = "recover")]
-    async fn recover(&self, state: Data<&AppState>, body: Json<RecoverRequest>, req: &Request) -> Result<SessionResponse, ApiError> {
-        crate::web::join::limit(&state, &format!("recover-ip:{}", auth::client_ip(&state, req)), 10).await?;
-        match accounts::recover(&state.db, &body.recovery_code, state.clock.now()).await.map_err(from_db)? {
+    async fn recover(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RecoverRequest>,
+        req: &Request,
+    ) -> Result<SessionResponse, ApiError> {
+        crate::web::join::limit(
+            &state,
+            &format!("recover-ip:{}", auth::client_ip(&state, req)),
+            10,
+        )
+        .await?;
+        match accounts::recover(&state.db, &body.recovery_code, state.clock.now())
+            .await
+            .map_err(from_db)?
+        {
             Some((learner_id, token)) => Ok(SessionResponse::Created(
-                Json(Session { learner_id, session_token: token.clone() }),
+                Json(Session {
+                    learner_id,
+                    session_token: token.clone(),
+                }),
                 set_cookie(&state, SESSION_COOKIE, &token, YEAR),
             )),
             None => Err(ApiError::invalid("that recovery code is not right")),
@@ -248,10 +298,16 @@ impl EnrollmentApi {
             child_age_bands: account.age_bands(),
             factory: account.factory.as_ref().map(|f| FactoryDto {
                 id: f.id,
-                name: LocalizedText { zh: f.name_zh.clone(), en: f.name_en.clone() },
+                name: LocalizedText {
+                    zh: f.name_zh.clone(),
+                    en: f.name_en.clone(),
+                },
                 city: f.city.clone(),
             }),
-            line: account.line.as_ref().map(|l| LineDto { id: l.id, name: l.name.clone() }),
+            line: account.line.as_ref().map(|l| LineDto {
+                id: l.id,
+                name: l.name.clone(),
+            }),
             recovery_code: account.learner.recovery_code.clone(),
             joined_at: account.learner.created_at,
         }))
@@ -259,7 +315,12 @@ impl EnrollmentApi {
 
     /// Changes nickname, language, audience or children's age bands.
     #[oai(path = "/me", method = "patch", operation_id = "update_me")]
-    async fn update_me(&self, state: Data<&AppState>, body: Json<MeChange>, req: &Request) -> Result<Json<Me>, ApiError> {
+    async fn update_me(
+        &self,
+        state: Data<&AppState>,
+        body: Json<MeChange>,
+        req: &Request,
+    ) -> Result<Json<Me>, ApiError> {
         let id = learner(&state, req, true).await?;
         let change = ProfileChange {
             nickname: body.0.nickname,
@@ -276,7 +337,11 @@ impl EnrollmentApi {
 
     /// Everything held about the learner, as JSON.
     #[oai(path = "/me/export", method = "get", operation_id = "export_me")]
-    async fn export_me(&self, state: Data<&AppState>, req: &Request) -> Result<Json<serde_json::Value>, ApiError> {
+    async fn export_me(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+    ) -> Result<Json<serde_json::Value>, ApiError> {
         let id = learner(&state, req, false).await?;
         accounts::export(&state.db, id, state.clock.now())
             .await

@@ -76,7 +76,10 @@ impl From<crate::error::AppError> for ApiError {
                 ApiError::Invalid(Json(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)))
             }
             AppError::TooManyRequests(seconds) => ApiError::TooManyRequests(
-                Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, format!("too many attempts; try again in {seconds} seconds"))),
+                Json(Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("too many attempts; try again in {seconds} seconds"),
+                )),
                 seconds,
             ),
             AppError::TooLarge => ApiError::BadRequest(Json(Problem::new(

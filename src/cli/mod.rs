@@ -13,7 +13,6 @@ use crate::{content, services, store};
 
 mod operators;
 
-
 #[derive(Debug, Parser)]
 #[command(
     name = "homeward",

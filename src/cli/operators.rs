@@ -23,10 +23,15 @@ async fn database(settings: &Settings) -> anyhow::Result<sea_orm::DatabaseConnec
 pub async fn factory(settings: Settings, action: FactoryAction) -> anyhow::Result<()> {
     let db = database(&settings).await?;
     match action {
-        FactoryAction::Add { name, name_en, city } => {
+        FactoryAction::Add {
+            name,
+            name_en,
+            city,
+        } => {
             anyhow::ensure!(!name.trim().is_empty(), "the factory needs a name");
             let en = name_en.unwrap_or_else(|| name.clone());
-            let id = enrollment::add_factory(&db, &name, &en, city.as_deref(), SystemClock.now()).await?;
+            let id = enrollment::add_factory(&db, &name, &en, city.as_deref(), SystemClock.now())
+                .await?;
             println!("factory added: {name}");
             println!("{id}");
         }
@@ -51,15 +56,33 @@ pub async fn code(settings: Settings, action: CodeAction) -> anyhow::Result<i32>
     let db = database(&settings).await?;
     let now = SystemClock.now();
     match action {
-        CodeAction::Create { factory, line, label, expires, max_joins } => {
+        CodeAction::Create {
+            factory,
+            line,
+            label,
+            expires,
+            max_joins,
+        } => {
             // A code works through the whole of its last day, Beijing time.
             let expires_at = expires.map(|day| {
-                local_to_utc(chrono_tz::Asia::Shanghai, (day + Duration::days(1)).and_time(NaiveTime::MIN))
+                local_to_utc(
+                    chrono_tz::Asia::Shanghai,
+                    (day + Duration::days(1)).and_time(NaiveTime::MIN),
+                )
             });
-            anyhow::ensure!(expires_at.is_none_or(|at| at > now), "--expires is in the past");
+            anyhow::ensure!(
+                expires_at.is_none_or(|at| at > now),
+                "--expires is in the past"
+            );
             let (id, token) = enrollment::create_code(
                 &db,
-                NewCode { factory_id: factory, line_id: line, label, expires_at, max_joins },
+                NewCode {
+                    factory_id: factory,
+                    line_id: line,
+                    label,
+                    expires_at,
+                    max_joins,
+                },
                 now,
             )
             .await?;
@@ -84,11 +107,17 @@ pub async fn code(settings: Settings, action: CodeAction) -> anyhow::Result<i32>
                     code.id,
                     code.token,
                     code.factory_id,
-                    code.line_id.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+                    code.line_id
+                        .map(|l| l.to_string())
+                        .unwrap_or_else(|| "-".into()),
                     code.label,
                     code.joins,
-                    code.max_joins.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
-                    code.expires_at.map(|e| e.to_rfc3339()).unwrap_or_else(|| "-".into()),
+                    code.max_joins
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    code.expires_at
+                        .map(|e| e.to_rfc3339())
+                        .unwrap_or_else(|| "-".into()),
                     state
                 );
             }

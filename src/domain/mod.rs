@@ -2,10 +2,10 @@
 //! Nothing here knows about HTTP or the database.
 
 pub mod catalog;
+pub mod learner;
 pub mod lesson;
 pub mod quiz;
 pub mod schedule;
-pub mod learner;
 pub mod slug;
 pub mod text;
 pub mod token;

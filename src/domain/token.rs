@@ -69,7 +69,13 @@ impl RecoveryCode {
             .iter()
             .map(|b| ALPHABET[usize::from(b % 32)] as char)
             .collect();
-        RecoveryCode(format!("{}-{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12], &chars[12..16]))
+        RecoveryCode(format!(
+            "{}-{}-{}-{}",
+            &chars[0..4],
+            &chars[4..8],
+            &chars[8..12],
+            &chars[12..16]
+        ))
     }
 
     /// Normalises what a person typed: case, spaces and dashes do not matter; O reads as 0 and
@@ -89,7 +95,13 @@ impl RecoveryCode {
             chars.push(c);
         }
         (chars.len() == 16).then(|| {
-            RecoveryCode(format!("{}-{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12], &chars[12..16]))
+            RecoveryCode(format!(
+                "{}-{}-{}-{}",
+                &chars[0..4],
+                &chars[4..8],
+                &chars[8..12],
+                &chars[12..16]
+            ))
         })
     }
 

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    JsonValue, QueryFilter, Set, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, JsonValue, QueryFilter, Set, Statement, TransactionTrait,
 };
 use serde_json::json;
 
@@ -23,7 +23,11 @@ pub const LEARNER_TABLES: &[&str] = &["consent", "learner_session"];
 const SECRET_COLUMNS: &[&str] = &["token_hash", "device_hash"];
 
 /// Finds the learner a session token belongs to, and notes the visit (at most hourly).
-pub async fn authenticate(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> anyhow::Result<Option<i64>> {
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
     if !SessionToken::looks_valid(token) {
         return Ok(None);
     }
@@ -45,7 +49,11 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str, now: DateTime<Ut
 }
 
 /// Restores an account on a new phone: a new session for the learner with this recovery code.
-pub async fn recover(db: &DatabaseConnection, raw_code: &str, now: DateTime<Utc>) -> anyhow::Result<Option<(i64, String)>> {
+pub async fn recover(
+    db: &DatabaseConnection,
+    raw_code: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<(i64, String)>> {
     let Some(code) = RecoveryCode::parse(raw_code) else {
         return Ok(None);
     };
@@ -107,7 +115,11 @@ pub async fn account(db: &DatabaseConnection, learner_id: i64) -> anyhow::Result
         Some(id) => line::Entity::find_by_id(id).one(db).await?,
         None => None,
     };
-    Ok(Some(Account { learner, factory, line }))
+    Ok(Some(Account {
+        learner,
+        factory,
+        line,
+    }))
 }
 
 /// Changes to a learner's own choices; `None` leaves a field as it is.
@@ -121,7 +133,12 @@ pub struct ProfileChange {
 }
 
 /// Applies a change after checking all of it; an invalid field changes nothing.
-pub async fn update_profile(db: &DatabaseConnection, learner_id: i64, change: ProfileChange, now: DateTime<Utc>) -> Result<(), String> {
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    learner_id: i64,
+    change: ProfileChange,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
     let mut model = learner::ActiveModel {
         id: Set(learner_id),
         updated_at: Set(now),
@@ -131,7 +148,8 @@ pub async fn update_profile(db: &DatabaseConnection, learner_id: i64, change: Pr
         model.nickname = Set(parse_nickname(Some(nickname))?);
     }
     if let Some(audience) = &change.audience {
-        let audience = Audience::parse(audience).ok_or("audience: choose parents, line-managers or young-workers")?;
+        let audience = Audience::parse(audience)
+            .ok_or("audience: choose parents, line-managers or young-workers")?;
         model.audience = Set(audience.as_str().to_owned());
     }
     if let Some(lang) = &change.lang {
@@ -141,13 +159,18 @@ pub async fn update_profile(db: &DatabaseConnection, learner_id: i64, change: Pr
     if let Some(bands) = &change.child_age_bands {
         let mut parsed: Vec<&str> = Vec::new();
         for raw in bands {
-            let band = parse_age_band(raw).ok_or_else(|| format!("child_age_bands: '{raw}' is not one of 0-2, 3-5, 6-11, 12-17"))?;
+            let band = parse_age_band(raw).ok_or_else(|| {
+                format!("child_age_bands: '{raw}' is not one of 0-2, 3-5, 6-11, 12-17")
+            })?;
             if !parsed.contains(&band) {
                 parsed.push(band);
             }
         }
         if !parsed.is_empty() && !change.children_consent {
-            return Err("children_consent: children's age bands are kept only with their own consent".into());
+            return Err(
+                "children_consent: children's age bands are kept only with their own consent"
+                    .into(),
+            );
         }
         new_children_consent = !parsed.is_empty();
         model.child_age_bands = Set((!parsed.is_empty()).then(|| parsed.join(",")));
@@ -165,7 +188,14 @@ pub async fn update_profile(db: &DatabaseConnection, learner_id: i64, change: Pr
                 ))
                 .await?;
             } else if new_children_consent {
-                super::enrollment::record_consent(&txn, learner_id, "children", &crate::domain::learner::children_consent_text(), now).await?;
+                super::enrollment::record_consent(
+                    &txn,
+                    learner_id,
+                    "children",
+                    &crate::domain::learner::children_consent_text(),
+                    now,
+                )
+                .await?;
             }
         }
         txn.commit().await?;
@@ -177,8 +207,16 @@ pub async fn update_profile(db: &DatabaseConnection, learner_id: i64, change: Pr
     })
 }
 
-async fn rows(db: &DatabaseConnection, table: &str, learner_id: i64) -> anyhow::Result<Vec<JsonValue>> {
-    let column = if table == "learner" { "id" } else { "learner_id" };
+async fn rows(
+    db: &DatabaseConnection,
+    table: &str,
+    learner_id: i64,
+) -> anyhow::Result<Vec<JsonValue>> {
+    let column = if table == "learner" {
+        "id"
+    } else {
+        "learner_id"
+    };
     let statement = Statement::from_sql_and_values(
         db.get_database_backend(),
         format!("SELECT * FROM {table} WHERE {column} = $1 ORDER BY id"),
@@ -196,14 +234,21 @@ async fn rows(db: &DatabaseConnection, table: &str, learner_id: i64) -> anyhow::
 }
 
 /// Everything held about a learner, as JSON: their row and every row of every learner table.
-pub async fn export(db: &DatabaseConnection, learner_id: i64, now: DateTime<Utc>) -> anyhow::Result<Option<JsonValue>> {
+pub async fn export(
+    db: &DatabaseConnection,
+    learner_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<JsonValue>> {
     let mut learner_rows = rows(db, "learner", learner_id).await?;
     let Some(learner_row) = learner_rows.pop() else {
         return Ok(None);
     };
     let mut tables = serde_json::Map::new();
     for table in LEARNER_TABLES {
-        tables.insert((*table).to_owned(), JsonValue::Array(rows(db, table, learner_id).await?));
+        tables.insert(
+            (*table).to_owned(),
+            JsonValue::Array(rows(db, table, learner_id).await?),
+        );
     }
     Ok(Some(json!({
         "exported_at": now,

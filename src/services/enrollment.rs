@@ -7,10 +7,14 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::domain::learner::{POLICY_VERSION, children_consent_text, parse_age_band, parse_nickname, policy_text};
+use crate::domain::learner::{
+    POLICY_VERSION, children_consent_text, parse_age_band, parse_nickname, policy_text,
+};
 use crate::domain::token::{EnrollmentToken, RecoveryCode, SessionToken};
 use crate::domain::{Audience, Lang, Text};
-use crate::store::entity::{code_scan, consent, enrollment_code, factory, learner, learner_session, line};
+use crate::store::entity::{
+    code_scan, consent, enrollment_code, factory, learner, learner_session, line,
+};
 
 /// A code with the names learners see on the join page.
 #[derive(Clone, Debug)]
@@ -53,7 +57,10 @@ impl CodeInfo {
 }
 
 /// Looks a code up by token. Malformed tokens never reach the database.
-pub async fn find_code(db: &DatabaseConnection, raw_token: &str) -> anyhow::Result<Option<CodeInfo>> {
+pub async fn find_code(
+    db: &DatabaseConnection,
+    raw_token: &str,
+) -> anyhow::Result<Option<CodeInfo>> {
     let Some(token) = EnrollmentToken::parse(raw_token) else {
         return Ok(None);
     };
@@ -86,8 +93,16 @@ pub async fn find_code(db: &DatabaseConnection, raw_token: &str) -> anyhow::Resu
 }
 
 /// Records a scan of a real code, at most once per device and day.
-pub async fn record_scan(db: &DatabaseConnection, code_id: i64, device_hash: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let day = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive().to_string();
+pub async fn record_scan(
+    db: &DatabaseConnection,
+    code_id: i64,
+    device_hash: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let day = now
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .to_string();
     let result = code_scan::Entity::insert(code_scan::ActiveModel {
         code_id: Set(code_id),
         device_hash: Set(device_hash.to_owned()),
@@ -96,9 +111,13 @@ pub async fn record_scan(db: &DatabaseConnection, code_id: i64, device_hash: &st
         ..Default::default()
     })
     .on_conflict(
-        OnConflict::columns([code_scan::Column::CodeId, code_scan::Column::DeviceHash, code_scan::Column::Day])
-            .do_nothing()
-            .to_owned(),
+        OnConflict::columns([
+            code_scan::Column::CodeId,
+            code_scan::Column::DeviceHash,
+            code_scan::Column::Day,
+        ])
+        .do_nothing()
+        .to_owned(),
     )
     .exec(db)
     .await;
@@ -144,7 +163,9 @@ pub struct Joined {
 }
 
 /// Checks a join request before anything is written.
-fn validate(request: &JoinRequest) -> Result<(Audience, Lang, Option<String>, Vec<String>), JoinError> {
+fn validate(
+    request: &JoinRequest,
+) -> Result<(Audience, Lang, Option<String>, Vec<String>), JoinError> {
     match request.accept_policy.as_deref().map(str::trim) {
         Some(version) if version == POLICY_VERSION => {}
         Some(other) if !other.is_empty() => {
@@ -162,7 +183,9 @@ fn validate(request: &JoinRequest) -> Result<(Audience, Lang, Option<String>, Ve
         .audience
         .as_deref()
         .and_then(Audience::parse)
-        .ok_or_else(|| JoinError::Invalid("audience: choose parents, line-managers or young-workers".into()))?;
+        .ok_or_else(|| {
+            JoinError::Invalid("audience: choose parents, line-managers or young-workers".into())
+        })?;
     let lang = match request.lang.as_deref().filter(|l| !l.is_empty()) {
         None => Lang::Zh,
         Some(raw) => Lang::parse(raw).ok_or_else(|| JoinError::Invalid("lang: zh or en".into()))?,
@@ -170,8 +193,11 @@ fn validate(request: &JoinRequest) -> Result<(Audience, Lang, Option<String>, Ve
     let nickname = parse_nickname(request.nickname.as_deref()).map_err(JoinError::Invalid)?;
     let mut bands = Vec::new();
     for raw in &request.child_age_bands {
-        let band = parse_age_band(raw)
-            .ok_or_else(|| JoinError::Invalid(format!("child_age_bands: '{raw}' is not one of 0-2, 3-5, 6-11, 12-17")))?;
+        let band = parse_age_band(raw).ok_or_else(|| {
+            JoinError::Invalid(format!(
+                "child_age_bands: '{raw}' is not one of 0-2, 3-5, 6-11, 12-17"
+            ))
+        })?;
         if !bands.contains(&band.to_owned()) {
             bands.push(band.to_owned());
         }
@@ -187,8 +213,14 @@ fn validate(request: &JoinRequest) -> Result<(Audience, Lang, Option<String>, Ve
 /// Joins through a code: creates the learner with their consents, attributes them to the
 /// code, line and factory, and starts a session — all in one transaction. A device that already
 /// joined is signed in to its existing learner instead.
-pub async fn join(db: &DatabaseConnection, request: &JoinRequest, now: DateTime<Utc>) -> Result<Joined, JoinError> {
-    let code = find_code(db, &request.token).await?.ok_or(JoinError::NotFound)?;
+pub async fn join(
+    db: &DatabaseConnection,
+    request: &JoinRequest,
+    now: DateTime<Utc>,
+) -> Result<Joined, JoinError> {
+    let code = find_code(db, &request.token)
+        .await?
+        .ok_or(JoinError::NotFound)?;
     let (audience, lang, nickname, bands) = validate(request)?;
     let txn = db.begin().await.map_err(anyhow::Error::from)?;
     if let Some(device) = &request.device_hash {
@@ -216,13 +248,17 @@ pub async fn join(db: &DatabaseConnection, request: &JoinRequest, now: DateTime<
     // Count the join only while the code is still open: two people racing for the last place
     // cannot both get it.
     let counted = enrollment_code::Entity::update_many()
-        .col_expr(enrollment_code::Column::Joins, Expr::col(enrollment_code::Column::Joins).add(1))
+        .col_expr(
+            enrollment_code::Column::Joins,
+            Expr::col(enrollment_code::Column::Joins).add(1),
+        )
         .filter(enrollment_code::Column::Id.eq(code.id))
         .filter(enrollment_code::Column::RevokedAt.is_null())
         .filter(
             enrollment_code::Column::MaxJoins
                 .is_null()
-                .or(Expr::col(enrollment_code::Column::Joins).lt(Expr::col(enrollment_code::Column::MaxJoins))),
+                .or(Expr::col(enrollment_code::Column::Joins)
+                    .lt(Expr::col(enrollment_code::Column::MaxJoins))),
         )
         .exec(&txn)
         .await
@@ -305,7 +341,13 @@ pub(crate) async fn start_session(
 
 // ---- Operators' commands -------------------------------------------------------------------
 
-pub async fn add_factory(db: &DatabaseConnection, name_zh: &str, name_en: &str, city: Option<&str>, now: DateTime<Utc>) -> anyhow::Result<i64> {
+pub async fn add_factory(
+    db: &DatabaseConnection,
+    name_zh: &str,
+    name_en: &str,
+    city: Option<&str>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
     let row = factory::ActiveModel {
         name_zh: Set(name_zh.trim().to_owned()),
         name_en: Set(name_en.trim().to_owned()),
@@ -318,9 +360,17 @@ pub async fn add_factory(db: &DatabaseConnection, name_zh: &str, name_en: &str, 
     Ok(row.id)
 }
 
-pub async fn add_line(db: &DatabaseConnection, factory_id: i64, name: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
+pub async fn add_line(
+    db: &DatabaseConnection,
+    factory_id: i64,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
     anyhow::ensure!(
-        factory::Entity::find_by_id(factory_id).one(db).await?.is_some(),
+        factory::Entity::find_by_id(factory_id)
+            .one(db)
+            .await?
+            .is_some(),
         "there is no factory {factory_id}"
     );
     let row = line::ActiveModel {
@@ -343,9 +393,16 @@ pub struct NewCode {
 }
 
 /// Creates a code; returns its id and token.
-pub async fn create_code(db: &DatabaseConnection, new: NewCode, now: DateTime<Utc>) -> anyhow::Result<(i64, String)> {
+pub async fn create_code(
+    db: &DatabaseConnection,
+    new: NewCode,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(i64, String)> {
     anyhow::ensure!(
-        factory::Entity::find_by_id(new.factory_id).one(db).await?.is_some(),
+        factory::Entity::find_by_id(new.factory_id)
+            .one(db)
+            .await?
+            .is_some(),
         "there is no factory {}",
         new.factory_id
     );
@@ -386,7 +443,11 @@ pub async fn list_codes(db: &DatabaseConnection) -> anyhow::Result<Vec<enrollmen
 }
 
 /// Revokes a code; returns false when there is no such code.
-pub async fn revoke_code(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+pub async fn revoke_code(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
     let result = enrollment_code::Entity::update_many()
         .col_expr(enrollment_code::Column::RevokedAt, Expr::value(now))
         .filter(enrollment_code::Column::Token.eq(token))

@@ -19,7 +19,9 @@ pub const DEFAULT_PNG_SIZE: u32 = 512;
 
 /// Rendered codes by (text, format). Bounded: emptied when it holds too many.
 #[derive(Default)]
-pub struct QrMemo(Mutex<HashMap<(String, QrFormat), Arc<Vec<u8>>>>);
+pub struct QrMemo(Mutex<HashMap<QrKey, Arc<Vec<u8>>>>);
+
+type QrKey = (String, QrFormat);
 
 const MEMO_ENTRIES: usize = 2000;
 
@@ -34,7 +36,8 @@ pub fn render(text: &str, format: QrFormat) -> anyhow::Result<Vec<u8>> {
                 .min_dimensions(size, size)
                 .build();
             let mut png = Vec::new();
-            image::DynamicImage::ImageLuma8(image).write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
+            image::DynamicImage::ImageLuma8(image)
+                .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)?;
             Ok(png)
         }
         QrFormat::Svg => Ok(code

@@ -26,9 +26,19 @@ fn not_joined(state: &AppState, lang: Lang) -> Result<Response, AppError> {
     Ok(html(render(&page)?))
 }
 
-async fn me_page(state: &AppState, lang: Lang, learner_id: i64, csrf: &str, saved: bool, error: Option<String>) -> Result<Option<String>, AppError> {
+async fn me_page(
+    state: &AppState,
+    lang: Lang,
+    learner_id: i64,
+    csrf: &str,
+    saved: bool,
+    error: Option<String>,
+) -> Result<Option<String>, AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-    let Some(account) = accounts::account(&state.db, learner_id).await.map_err(from_db)? else {
+    let Some(account) = accounts::account(&state.db, learner_id)
+        .await
+        .map_err(from_db)?
+    else {
         return Ok(None);
     };
     let consents = consent::Entity::find()
@@ -49,15 +59,34 @@ async fn me_page(state: &AppState, lang: Lang, learner_id: i64, csrf: &str, save
         audience: account.audience().as_str().to_owned(),
         audience_label: audience_label(account.audience(), lang),
         lang: account.lang().code().to_owned(),
-        band_choices: AGE_BANDS.iter().map(|b| (*b, account.age_bands().iter().any(|x| x == b))).collect(),
+        band_choices: AGE_BANDS
+            .iter()
+            .map(|b| (*b, account.age_bands().iter().any(|x| x == b)))
+            .collect(),
         bands: account.age_bands(),
-        factory: account.factory.as_ref().map(|f| if lang == Lang::Zh { f.name_zh.clone() } else { f.name_en.clone() }),
+        factory: account.factory.as_ref().map(|f| {
+            if lang == Lang::Zh {
+                f.name_zh.clone()
+            } else {
+                f.name_en.clone()
+            }
+        }),
         line: account.line.as_ref().map(|l| l.name.clone()),
         joined_at: format_moment(account.learner.created_at, tz, lang),
         recovery_code: account.learner.recovery_code.clone(),
         consents: consents
             .into_iter()
-            .map(|c| (format!("{} · {} · {}", c.kind, c.policy_version, format_moment(c.agreed_at, tz, lang)), c.agreed_to))
+            .map(|c| {
+                (
+                    format!(
+                        "{} · {} · {}",
+                        c.kind,
+                        c.policy_version,
+                        format_moment(c.agreed_at, tz, lang)
+                    ),
+                    c.agreed_to,
+                )
+            })
             .collect(),
     };
     Ok(Some(render(&page)?))
@@ -65,9 +94,12 @@ async fn me_page(state: &AppState, lang: Lang, learner_id: i64, csrf: &str, save
 
 fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str, new: bool) -> Response {
     if new {
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, set_cookie(state, auth::CSRF_COOKIE, csrf, YEAR).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(state, auth::CSRF_COOKIE, csrf, YEAR)
+                .parse()
+                .expect("cookie"),
+        );
     }
     response
 }
@@ -85,10 +117,22 @@ pub async fn me(state: Data<&AppState>, lang: Lang, req: &Request) -> Result<Res
 }
 
 #[handler]
-pub async fn me_update(state: Data<&AppState>, lang: Lang, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
-    let pick = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+pub async fn me_update(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let pick = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     if !auth::csrf_ok(req, pick("csrf").as_deref()) {
-        return Err(AppError::BadRequest("the form has expired; please reload the page".into()));
+        return Err(AppError::BadRequest(
+            "the form has expired; please reload the page".into(),
+        ));
     }
     let Some(learner_id) = auth::current_learner(&state, req).await.map_err(from_db)? else {
         return not_joined(&state, lang);
@@ -97,47 +141,96 @@ pub async fn me_update(state: Data<&AppState>, lang: Lang, Form(fields): Form<Ve
         nickname: Some(pick("nickname").unwrap_or_default()),
         audience: pick("audience"),
         lang: pick("lang"),
-        child_age_bands: Some(fields.iter().filter(|(k, _)| k == "child_age_bands").map(|(_, v)| v.clone()).collect()),
+        child_age_bands: Some(
+            fields
+                .iter()
+                .filter(|(k, _)| k == "child_age_bands")
+                .map(|(_, v)| v.clone())
+                .collect(),
+        ),
         children_consent: pick("children_consent").as_deref() == Some("yes"),
     };
     let result = accounts::update_profile(&state.db, learner_id, change, state.clock.now()).await;
-    let lang = pick("lang").as_deref().and_then(Lang::parse).filter(|_| result.is_ok()).unwrap_or(lang);
+    let lang = pick("lang")
+        .as_deref()
+        .and_then(Lang::parse)
+        .filter(|_| result.is_ok())
+        .unwrap_or(lang);
     let csrf = pick("csrf").unwrap_or_default();
-    let error = result.as_ref().err().map(|m| super::join::friendly_join_error(m, lang));
-    let page = me_page(&state, lang, learner_id, &csrf, result.is_ok(), error).await?.ok_or(AppError::NotFound)?;
-    let status = if result.is_ok() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let error = result
+        .as_ref()
+        .err()
+        .map(|m| super::join::friendly_join_error(m, lang));
+    let page = me_page(&state, lang, learner_id, &csrf, result.is_ok(), error)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let status = if result.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let mut response = html(page).with_status(status).into_response();
     if result.is_ok() {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, super::i18n::LANG_COOKIE, lang.code(), YEAR).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, super::i18n::LANG_COOKIE, lang.code(), YEAR)
+                .parse()
+                .expect("cookie"),
+        );
     }
     Ok(response)
 }
 
 #[handler]
 pub async fn me_export(state: Data<&AppState>, req: &Request) -> Result<Response, AppError> {
-    let learner_id = auth::current_learner(&state, req).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
+    let learner_id = auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
     let export = accounts::export(&state.db, learner_id, state.clock.now())
         .await
         .map_err(from_db)?
         .ok_or(AppError::NotFound)?;
     Ok(Response::builder()
         .content_type("application/json")
-        .header(header::CONTENT_DISPOSITION, "attachment; filename=\"homeward-my-data.json\"")
+        .header(
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"homeward-my-data.json\"",
+        )
         .header(header::CACHE_CONTROL, "no-store")
         .body(serde_json::to_string_pretty(&export).unwrap_or_default()))
 }
 
 #[handler]
-pub async fn me_delete(state: Data<&AppState>, lang: Lang, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
-    let pick = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+pub async fn me_delete(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let pick = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     if !auth::csrf_ok(req, pick("csrf").as_deref()) {
-        return Err(AppError::BadRequest("the form has expired; please reload the page".into()));
+        return Err(AppError::BadRequest(
+            "the form has expired; please reload the page".into(),
+        ));
     }
     if pick("confirm").as_deref() != Some("yes") {
-        return Err(AppError::BadRequest("tick the box to confirm the deletion".into()));
+        return Err(AppError::BadRequest(
+            "tick the box to confirm the deletion".into(),
+        ));
     }
-    let learner_id = auth::current_learner(&state, req).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
-    accounts::delete(&state.db, learner_id).await.map_err(from_db)?;
+    let learner_id = auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    accounts::delete(&state.db, learner_id)
+        .await
+        .map_err(from_db)?;
     tracing::info!("learner deleted their account");
     let a = account_ui(lang);
     let page = NoticePage {
@@ -147,7 +240,10 @@ pub async fn me_delete(state: Data<&AppState>, lang: Lang, Form(fields): Form<Ve
     };
     let mut response = html(render(&page)?);
     for name in [SESSION_COOKIE, auth::DEVICE_COOKIE] {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, name, "", 0).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, name, "", 0).parse().expect("cookie"),
+        );
     }
     Ok(response.into_response())
 }

@@ -26,7 +26,11 @@ pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, and Secure when served over https.
 pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: i64) -> String {
-    let secure = if state.settings.is_https() { "; Secure" } else { "" };
+    let secure = if state.settings.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{name}={value}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{secure}")
 }
 
@@ -90,15 +94,13 @@ pub fn csrf_ok(req: &Request, submitted: Option<&str>) -> bool {
 
 /// The client's address, for rate limits.
 pub fn client_ip(state: &AppState, req: &Request) -> String {
-    if state.settings.trust_proxy {
-        if let Some(forwarded) = req
-            .header("x-forwarded-for")
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
-            return forwarded.to_owned();
-        }
+    let forwarded = req
+        .header("x-forwarded-for")
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    if let Some(forwarded) = forwarded.filter(|_| state.settings.trust_proxy) {
+        return forwarded.to_owned();
     }
     match req.remote_addr().as_socket_addr() {
         Some(addr) => addr.ip().to_string(),

@@ -57,7 +57,14 @@ fn closed_message(status: CodeStatus, lang: Lang) -> &'static str {
     }
 }
 
-fn notice(state: &AppState, lang: Lang, title: &str, paragraphs: Vec<String>, link: Option<(String, String)>, status: StatusCode) -> Result<Response, AppError> {
+fn notice(
+    state: &AppState,
+    lang: Lang,
+    title: &str,
+    paragraphs: Vec<String>,
+    link: Option<(String, String)>,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let page = NoticePage {
         page: chrome(state, lang, title, "/"),
         paragraphs,
@@ -78,7 +85,13 @@ fn closed_page(state: &AppState, lang: Lang, status: CodeStatus) -> Result<Respo
     )
 }
 
-fn join_form(state: &AppState, lang: Lang, code: &CodeInfo, csrf: &str, error: Option<String>) -> Result<String, AppError> {
+fn join_form(
+    state: &AppState,
+    lang: Lang,
+    code: &CodeInfo,
+    csrf: &str,
+    error: Option<String>,
+) -> Result<String, AppError> {
     let a = account_ui(lang);
     let policy = policy_text();
     let page = JoinPage {
@@ -98,7 +111,12 @@ fn join_form(state: &AppState, lang: Lang, code: &CodeInfo, csrf: &str, error: O
 }
 
 async fn find_code(state: &AppState, req: &Request, token: &str) -> Result<CodeInfo, AppError> {
-    limit(state, &format!("lookup:{}", auth::client_ip(state, req)), LOOKUP_LIMIT_PER_ADDRESS).await?;
+    limit(
+        state,
+        &format!("lookup:{}", auth::client_ip(state, req)),
+        LOOKUP_LIMIT_PER_ADDRESS,
+    )
+    .await?;
     enrollment::find_code(&state.db, token)
         .await
         .map_err(from_db)?
@@ -106,7 +124,12 @@ async fn find_code(state: &AppState, req: &Request, token: &str) -> Result<CodeI
 }
 
 #[handler]
-pub async fn join_page(state: Data<&AppState>, lang: Lang, Path(token): Path<String>, req: &Request) -> Result<Response, AppError> {
+pub async fn join_page(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path(token): Path<String>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let code = find_code(&state, req, &token).await?;
     let now = state.clock.now();
     let (device, new_device) = auth::device_id(req);
@@ -120,14 +143,26 @@ pub async fn join_page(state: Data<&AppState>, lang: Lang, Path(token): Path<Str
     let mut response = if let Some(account) = account {
         let a = account_ui(lang);
         let target = landing(&state, account.audience()).await;
-        notice(&state, lang, a.join_title, vec![a.already_joined.into()], Some((target, a.go_to_lesson.into())), StatusCode::OK)?
+        notice(
+            &state,
+            lang,
+            a.join_title,
+            vec![a.already_joined.into()],
+            Some((target, a.go_to_lesson.into())),
+            StatusCode::OK,
+        )?
     } else {
         match code.status(now) {
             CodeStatus::Usable => {
                 let (csrf, new_csrf) = auth::csrf_token(req);
                 let mut response = html(join_form(&state, lang, &code, &csrf, None)?);
                 if new_csrf {
-                    response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, auth::CSRF_COOKIE, &csrf, YEAR).parse().expect("cookie"));
+                    response.headers_mut().append(
+                        header::SET_COOKIE,
+                        set_cookie(&state, auth::CSRF_COOKIE, &csrf, YEAR)
+                            .parse()
+                            .expect("cookie"),
+                    );
                 }
                 response
             }
@@ -135,7 +170,12 @@ pub async fn join_page(state: Data<&AppState>, lang: Lang, Path(token): Path<Str
         }
     };
     if new_device {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, auth::DEVICE_COOKIE, &device, 5 * YEAR).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, auth::DEVICE_COOKIE, &device, 5 * YEAR)
+                .parse()
+                .expect("cookie"),
+        );
     }
     Ok(response)
 }
@@ -158,7 +198,12 @@ pub async fn join_submit(
     Form(fields): Form<Vec<(String, String)>>,
     req: &Request,
 ) -> Result<Response, AppError> {
-    let pick = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let pick = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
     let form = JoinForm {
         csrf: pick("csrf"),
         accept_policy: pick("accept_policy"),
@@ -167,14 +212,25 @@ pub async fn join_submit(
         lang: pick("lang"),
         children_consent: pick("children_consent"),
     };
-    let bands: Vec<String> = fields.iter().filter(|(k, _)| k == "child_age_bands").map(|(_, v)| v.clone()).collect();
+    let bands: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "child_age_bands")
+        .map(|(_, v)| v.clone())
+        .collect();
     if !auth::csrf_ok(req, form.csrf.as_deref()) {
-        return Err(AppError::BadRequest("the form has expired; please open the join link again".into()));
+        return Err(AppError::BadRequest(
+            "the form has expired; please open the join link again".into(),
+        ));
     }
     let ip = auth::client_ip(&state, req);
     limit(&state, &format!("join-ip:{ip}"), JOIN_LIMIT_PER_ADDRESS).await?;
     let code = find_code(&state, req, &token).await?;
-    limit(&state, &format!("join-code:{}", code.id), JOIN_LIMIT_PER_CODE).await?;
+    limit(
+        &state,
+        &format!("join-code:{}", code.id),
+        JOIN_LIMIT_PER_CODE,
+    )
+    .await?;
     let (device, new_device) = auth::device_id(req);
     let request = JoinRequest {
         token: token.clone(),
@@ -199,21 +255,46 @@ pub async fn join_submit(
         }
         Err(JoinError::Internal(error)) => return Err(from_db(error)),
     };
-    let chosen_lang = request.lang.as_deref().and_then(Lang::parse).unwrap_or(lang);
+    let chosen_lang = request
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(lang);
     let target = landing(&state, joined.audience).await;
     let mut response = Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, target)
-        .header(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &joined.session_token, YEAR))
-        .header(header::SET_COOKIE, set_cookie(&state, super::i18n::LANG_COOKIE, chosen_lang.code(), YEAR))
+        .header(
+            header::SET_COOKIE,
+            set_cookie(&state, SESSION_COOKIE, &joined.session_token, YEAR),
+        )
+        .header(
+            header::SET_COOKIE,
+            set_cookie(&state, super::i18n::LANG_COOKIE, chosen_lang.code(), YEAR),
+        )
         .finish();
     if !joined.returning {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, FLASH_COOKIE, "joined", 600).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, FLASH_COOKIE, "joined", 600)
+                .parse()
+                .expect("cookie"),
+        );
     }
     if new_device {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, auth::DEVICE_COOKIE, &device, 5 * YEAR).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, auth::DEVICE_COOKIE, &device, 5 * YEAR)
+                .parse()
+                .expect("cookie"),
+        );
     }
-    tracing::info!(code_id = code.id, factory_id = code.factory_id, returning = joined.returning, "learner joined");
+    tracing::info!(
+        code_id = code.id,
+        factory_id = code.factory_id,
+        returning = joined.returning,
+        "learner joined"
+    );
     Ok(response)
 }
 
@@ -221,12 +302,30 @@ pub async fn join_submit(
 pub(crate) fn friendly_join_error(message: &str, lang: Lang) -> String {
     let field = message.split(':').next().unwrap_or_default();
     let (zh, en) = match field {
-        "accept_policy" => ("请先勾选同意隐私说明，才能加入。", "Please tick the box to agree to the privacy notice first."),
-        "audience" => ("请选择适合您的课程。", "Please choose which lessons fit you."),
-        "nickname" => ("昵称最多30个字，不能有特殊字符。", "The nickname can be at most 30 characters, without special characters."),
-        "children_consent" => ("要保存孩子的年龄段，请勾选单独的同意。", "To keep your children's age bands, please tick their separate consent."),
-        "child_age_bands" => ("孩子的年龄段选得不对。", "That children's age band is not one we know."),
-        _ => ("填写的内容有误，请检查后再提交。", "Something in the form is not right; please check it."),
+        "accept_policy" => (
+            "请先勾选同意隐私说明，才能加入。",
+            "Please tick the box to agree to the privacy notice first.",
+        ),
+        "audience" => (
+            "请选择适合您的课程。",
+            "Please choose which lessons fit you.",
+        ),
+        "nickname" => (
+            "昵称最多30个字，不能有特殊字符。",
+            "The nickname can be at most 30 characters, without special characters.",
+        ),
+        "children_consent" => (
+            "要保存孩子的年龄段，请勾选单独的同意。",
+            "To keep your children's age bands, please tick their separate consent.",
+        ),
+        "child_age_bands" => (
+            "孩子的年龄段选得不对。",
+            "That children's age band is not one we know.",
+        ),
+        _ => (
+            "填写的内容有误，请检查后再提交。",
+            "Something in the form is not right; please check it.",
+        ),
     };
     match lang {
         Lang::Zh => zh.to_owned(),
@@ -235,13 +334,27 @@ pub(crate) fn friendly_join_error(message: &str, lang: Lang) -> String {
 }
 
 #[handler]
-pub async fn recover_page(state: Data<&AppState>, lang: Lang, req: &Request) -> Result<Response, AppError> {
+pub async fn recover_page(
+    state: Data<&AppState>,
+    lang: Lang,
+    req: &Request,
+) -> Result<Response, AppError> {
     let (csrf, new_csrf) = auth::csrf_token(req);
     let a = account_ui(lang);
-    let page = RecoverPage { page: chrome(&state, lang, a.recover_title, "/recover"), a, csrf: csrf.clone(), failed: false };
+    let page = RecoverPage {
+        page: chrome(&state, lang, a.recover_title, "/recover"),
+        a,
+        csrf: csrf.clone(),
+        failed: false,
+    };
     let mut response = html(render(&page)?);
     if new_csrf {
-        response.headers_mut().append(header::SET_COOKIE, set_cookie(&state, auth::CSRF_COOKIE, &csrf, YEAR).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, auth::CSRF_COOKIE, &csrf, YEAR)
+                .parse()
+                .expect("cookie"),
+        );
     }
     Ok(response)
 }
@@ -253,24 +366,50 @@ pub struct RecoverForm {
 }
 
 #[handler]
-pub async fn recover_submit(state: Data<&AppState>, lang: Lang, Form(form): Form<RecoverForm>, req: &Request) -> Result<Response, AppError> {
+pub async fn recover_submit(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(form): Form<RecoverForm>,
+    req: &Request,
+) -> Result<Response, AppError> {
     if !auth::csrf_ok(req, form.csrf.as_deref()) {
-        return Err(AppError::BadRequest("the form has expired; please open it again".into()));
+        return Err(AppError::BadRequest(
+            "the form has expired; please open it again".into(),
+        ));
     }
-    limit(&state, &format!("recover-ip:{}", auth::client_ip(&state, req)), RECOVER_LIMIT_PER_ADDRESS).await?;
-    let found = accounts::recover(&state.db, form.recovery_code.as_deref().unwrap_or_default(), state.clock.now())
-        .await
-        .map_err(from_db)?;
+    limit(
+        &state,
+        &format!("recover-ip:{}", auth::client_ip(&state, req)),
+        RECOVER_LIMIT_PER_ADDRESS,
+    )
+    .await?;
+    let found = accounts::recover(
+        &state.db,
+        form.recovery_code.as_deref().unwrap_or_default(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(from_db)?;
     match found {
         Some((_, token)) => Ok(Response::builder()
             .status(StatusCode::SEE_OTHER)
             .header(header::LOCATION, "/me")
-            .header(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &token, YEAR))
+            .header(
+                header::SET_COOKIE,
+                set_cookie(&state, SESSION_COOKIE, &token, YEAR),
+            )
             .finish()),
         None => {
             let a = account_ui(lang);
-            let page = RecoverPage { page: chrome(&state, lang, a.recover_title, "/recover"), a, csrf: form.csrf.unwrap_or_default(), failed: true };
-            Ok(html(render(&page)?).with_status(StatusCode::UNPROCESSABLE_ENTITY).into_response())
+            let page = RecoverPage {
+                page: chrome(&state, lang, a.recover_title, "/recover"),
+                a,
+                csrf: form.csrf.unwrap_or_default(),
+                failed: true,
+            };
+            Ok(html(render(&page)?)
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response())
         }
     }
 }

@@ -24,7 +24,10 @@ pub fn routes(route: Route) -> Route {
         .at("/media/:series/:lesson/:name", get(media::media))
         .at("/static/:name", get(assets::static_file))
         .at("/join/:token", get(join::join_page).post(join::join_submit))
-        .at("/recover", get(join::recover_page).post(join::recover_submit))
+        .at(
+            "/recover",
+            get(join::recover_page).post(join::recover_submit),
+        )
         .at("/me", get(account::me).post(account::me_update))
         .at("/me/export.json", get(account::me_export))
         .at("/me/delete", post(account::me_delete))

@@ -141,25 +141,37 @@ pub async fn lesson_page(
     .await
     .map_err(from_db)?;
     // The page is shared by everyone; what belongs to this learner is put in afterwards.
-    if super::auth::cookie(req, super::auth::FLASH_COOKIE) == Some("joined") {
-        if let Some(banner) = welcome_banner(&state, req, lang).await? {
-            let mut response = html(page.replacen("<!--hw:banner-->", &banner, 1));
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                super::auth::set_cookie(&state, super::auth::FLASH_COOKIE, "", 0).parse().expect("cookie"),
-            );
-            return Ok(response);
-        }
+    if super::auth::cookie(req, super::auth::FLASH_COOKIE) == Some("joined")
+        && let Some(banner) = welcome_banner(&state, req, lang).await?
+    {
+        let mut response = html(page.replacen("<!--hw:banner-->", &banner, 1));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            super::auth::set_cookie(&state, super::auth::FLASH_COOKIE, "", 0)
+                .parse()
+                .expect("cookie"),
+        );
+        return Ok(response);
     }
     Ok(html(page))
 }
 
 /// Shown once after joining: a welcome and the recovery code to keep.
-async fn welcome_banner(state: &AppState, req: &poem::Request, lang: Lang) -> Result<Option<String>, AppError> {
-    let Some(learner_id) = super::auth::current_learner(state, req).await.map_err(from_db)? else {
+async fn welcome_banner(
+    state: &AppState,
+    req: &poem::Request,
+    lang: Lang,
+) -> Result<Option<String>, AppError> {
+    let Some(learner_id) = super::auth::current_learner(state, req)
+        .await
+        .map_err(from_db)?
+    else {
         return Ok(None);
     };
-    let Some(account) = crate::services::accounts::account(&state.db, learner_id).await.map_err(from_db)? else {
+    let Some(account) = crate::services::accounts::account(&state.db, learner_id)
+        .await
+        .map_err(from_db)?
+    else {
         return Ok(None);
     };
     let a = super::i18n_account::account_ui(lang);

@@ -19,7 +19,12 @@ pub fn join_url(state: &AppState, token: &str) -> String {
 
 /// A code that can still be shared: unknown and revoked codes are 404.
 async fn shareable(state: &AppState, req: &Request, token: &str) -> Result<CodeInfo, AppError> {
-    super::join::limit(state, &format!("lookup:{}", super::auth::client_ip(state, req)), 120).await?;
+    super::join::limit(
+        state,
+        &format!("lookup:{}", super::auth::client_ip(state, req)),
+        120,
+    )
+    .await?;
     let code = enrollment::find_code(&state.db, token)
         .await
         .map_err(from_db)?
@@ -37,7 +42,12 @@ pub struct SizeQuery {
 
 /// `/qr/{token}.png?size=N` and `/qr/{token}.svg`.
 #[handler]
-pub async fn qr_image(state: Data<&AppState>, Path(file): Path<String>, Query(query): Query<SizeQuery>, req: &Request) -> Result<Response, AppError> {
+pub async fn qr_image(
+    state: Data<&AppState>,
+    Path(file): Path<String>,
+    Query(query): Query<SizeQuery>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let (token, format) = if let Some(token) = file.strip_suffix(".png") {
         let size = match query.size.as_deref() {
             None => DEFAULT_PNG_SIZE,
@@ -45,7 +55,11 @@ pub async fn qr_image(state: Data<&AppState>, Path(file): Path<String>, Query(qu
                 .parse::<u32>()
                 .ok()
                 .filter(|s| (MIN_PNG_SIZE..=MAX_PNG_SIZE).contains(s))
-                .ok_or_else(|| AppError::BadRequest(format!("size must be a number from {MIN_PNG_SIZE} to {MAX_PNG_SIZE}")))?,
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "size must be a number from {MIN_PNG_SIZE} to {MAX_PNG_SIZE}"
+                    ))
+                })?,
         };
         (token, QrFormat::Png(size))
     } else if let Some(token) = file.strip_suffix(".svg") {
@@ -62,12 +76,19 @@ pub async fn qr_image(state: Data<&AppState>, Path(file): Path<String>, Query(qu
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, content_type)
         .header(header::CACHE_CONTROL, "private, max-age=300")
-        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        )
         .body(bytes.as_ref().clone()))
 }
 
 #[handler]
-pub async fn poster(state: Data<&AppState>, Path(token): Path<String>, req: &Request) -> Result<Response, AppError> {
+pub async fn poster(
+    state: Data<&AppState>,
+    Path(token): Path<String>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let code = shareable(&state, req, &token).await?;
     let url = join_url(&state, &code.token);
     let page = PosterPage {
@@ -80,7 +101,9 @@ pub async fn poster(state: Data<&AppState>, Path(token): Path<String>, req: &Req
         qr_src: format!("/qr/{}.svg", code.token),
         short_url: url,
     };
-    Ok(super::pages::html(render(&page)?).with_status(StatusCode::OK).into_response())
+    Ok(super::pages::html(render(&page)?)
+        .with_status(StatusCode::OK)
+        .into_response())
 }
 
 use poem::IntoResponse;
