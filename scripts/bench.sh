@@ -184,9 +184,15 @@ counter() { # BASE NAME → value of an unlabelled counter (0 when absent)
 
 declare -A RPS P50 P99 NON2XX ERRS CACHE
 
+redis_commands() { # total commands processed by the bench Redis so far (empty when not in use)
+  [[ -n "${REDIS:-}" ]] || return 0
+  redis-cli -u "$REDIS" INFO stats 2>/dev/null | tr -d '\r' \
+    | awk -F: '$1 == "total_commands_processed" { print $2 }'
+}
+
 # run_wrk KEY BASE PATH: warms PATH once (must be 200), runs wrk, records the figures under KEY.
 run_wrk() {
-  local key="$1" base="$2" path="$3" url out code hits0 miss0 hits1 miss1
+  local key="$1" base="$2" path="$3" url out code hits0 miss0 hits1 miss1 rcmd0 rcmd1
   url="$base$path"
   code="$(http_code "$url")"
   [[ "$code" == 200 ]] || die "warm-up GET $url answered $code"
@@ -194,6 +200,7 @@ run_wrk() {
   [[ "$code" == 200 ]] || die "second GET $url answered $code"
   hits0="$(counter "$base" cache_hits_total)"
   miss0="$(counter "$base" cache_misses_total)"
+  rcmd0="$(redis_commands)"
   out="$TMP/wrk-$key.txt"
   say "-- wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_SECONDS}s --latency $url"
   wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"${BENCH_SECONDS}s" --latency "$url" >"$out" 2>&1 \
@@ -211,8 +218,15 @@ run_wrk() {
   NON2XX[$key]="${NON2XX[$key]:-0}"
   ERRS[$key]="$(grep -E '^ *Socket errors' "$out" | sed 's/^ *Socket errors: *//' || true)"
   ERRS[$key]="${ERRS[$key]:-none}"
+  rcmd1="$(redis_commands)"
   CACHE[$key]="$((hits1 - hits0)) hits / $((miss1 - miss0)) misses"
   say "   cache during the run: ${CACHE[$key]}"
+  if [[ -n "$rcmd0" && -n "$rcmd1" ]]; then
+    local reqs
+    reqs="$(awk '/ requests in / { print $1 }' "$out")"
+    say "   Redis commands during the run: $((rcmd1 - rcmd0)) for $reqs requests" \
+      "($(awk -v c=$((rcmd1 - rcmd0)) -v r="$reqs" 'BEGIN { if (r > 0) printf "%.2f", c / r; else print "n/a" }') per request; the whole Redis server is counted)"
+  fi
   if [[ "${NON2XX[$key]}" != 0 ]]; then
     say "   WARNING: ${NON2XX[$key]} non-2xx/3xx responses"
   fi
@@ -378,7 +392,7 @@ for run in $(seq 1 "$BENCH_STARTUP_RUNS"); do
   done
   ms=$(((t1 - t0) / 1000000))
   STARTUP_MS+=("$ms")
-  imported="$(grep -o 'content imported.*' "$TMP/$name.log" | head -n 1 | cut -c1-160 || true)"
+  imported="$(sed 's/\x1b\[[0-9;]*m//g' "$TMP/$name.log" | grep -o 'content imported.*' | head -n 1 | cut -c1-150 || true)"
   say "   run $run: $ms ms   ${imported:+(log: $imported)}"
   stop_server "$pid"
   rm -rf "${TMP:?}/$name"
@@ -456,7 +470,7 @@ Release binary: $((BIN_BYTES / 1024 / 1024)) MiB.
 | lesson pages measured | $N_PAGES ($((N_PAGES / 2)) released lessons × zh, en) |
 | largest lesson page, HTML + CSS | $MAX_TOTAL B (HTML $MAX_HTML + CSS $MAX_CSS), \`$MAX_PAGE\` |
 | median lesson page, HTML + CSS | $MED_TOTAL B |
-| same, gzip -9 (largest / median) | $MAX_GZ B / $MED_GZ B (the server itself does not compress) |
+| same after gzip -9: that largest page / median | $MAX_GZ B / $MED_GZ B (the server itself does not compress) |
 | \`homeward serve\` → first 200 on \`GET /\`, empty folder (SQLite) | median $STARTUP_MED ms (runs: ${STARTUP_MS[*]} ms) |
 
 wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_SECONDS}s --latency, page warmed first, RUST_LOG=warn:

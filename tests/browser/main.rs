@@ -1,0 +1,1 @@
+//! Browser tests (headless Chromium through chromedriver). Written separately; see README.
