@@ -392,7 +392,7 @@ for run in $(seq 1 "$BENCH_STARTUP_RUNS"); do
   done
   ms=$(((t1 - t0) / 1000000))
   STARTUP_MS+=("$ms")
-  imported="$(sed 's/\x1b\[[0-9;]*m//g' "$TMP/$name.log" | grep -o 'content imported.*' | head -n 1 | cut -c1-150 || true)"
+  imported="$(sed 's/\x1b\[[0-9;]*m//g' "$TMP/$name.log" | grep -o 'content imported.*' | head -n 1 | sed 's/ dir=.*//' || true)"
   say "   run $run: $ms ms   ${imported:+(log: $imported)}"
   stop_server "$pid"
   rm -rf "${TMP:?}/$name"

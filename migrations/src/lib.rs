@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_content;
 mod m0002_enrollment;
+mod m0003_progress;
 mod sql;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_content::Migration),
             Box::new(m0002_enrollment::Migration),
+            Box::new(m0003_progress::Migration),
         ]
     }
 }

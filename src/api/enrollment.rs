@@ -141,12 +141,26 @@ fn closed(status: CodeStatus) -> ApiError {
 
 /// The signed-in learner. Cookie sessions must also send the CSRF header to change anything.
 async fn learner(state: &AppState, req: &Request, changes: bool) -> Result<i64, ApiError> {
-    if changes && auth::uses_cookie_session(req) && !auth::csrf_ok(req, None) {
+    if changes {
+        return learner_with_csrf(state, req, None).await;
+    }
+    signed_in(state, req).await
+}
+
+/// The signed-in learner, for a request that changes something: a cookie session must prove
+/// the request is genuine with its CSRF token (header, or `submitted` from the body).
+pub async fn learner_with_csrf(state: &AppState, req: &Request, submitted: Option<&str>) -> Result<i64, ApiError> {
+    if auth::uses_cookie_session(req) && !auth::csrf_ok(req, submitted) {
         return Err(ApiError::Forbidden(Json(Problem::new(
             poem::http::StatusCode::FORBIDDEN,
             "with a session cookie, send the hw_csrf cookie's value in the X-CSRF-Token header",
         ))));
     }
+    signed_in(state, req).await
+}
+
+/// The learner a request's session belongs to, or 401.
+pub async fn signed_in(state: &AppState, req: &Request) -> Result<i64, ApiError> {
     auth::current_learner(state, req)
         .await
         .map_err(from_db)?

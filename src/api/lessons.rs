@@ -147,6 +147,8 @@ pub struct QuestionResultDto {
 
 #[derive(Debug, Clone, Object)]
 pub struct QuizResult {
+    /// True when the attempt was stored for the signed-in learner.
+    pub recorded: bool,
     pub score: u32,
     pub total: u32,
     pub pass_mark: u32,
@@ -253,7 +255,8 @@ impl LessonsApi {
     }
 
     /// Checks quiz answers: the score, the right answers and the explanations. Unanswered
-    /// questions count as wrong; unknown questions or choices are a 422.
+    /// questions count as wrong; unknown questions or choices are a 422. For a signed-in learner
+    /// the attempt is stored (first and best scores are kept; retries are unlimited).
     #[oai(
         path = "/series/:series/lessons/:lesson/quiz",
         method = "post",
@@ -265,18 +268,37 @@ impl LessonsApi {
         series: Path<String>,
         lesson: Path<String>,
         body: Json<QuizAnswers>,
+        req: &poem::Request,
     ) -> Result<Json<QuizResult>, ApiError> {
+        let learner = match crate::web::auth::session_token(req) {
+            Some(_) => Some(super::enrollment::learner_with_csrf(&state, req, None).await?),
+            None => None,
+        };
         let visible = find(&state, &series, &lesson).await?;
         let content = lessons::lesson_content(&state, visible.lesson())
             .await
             .map_err(from_db)?;
         let quiz = content
             .quiz
+            .clone()
             .ok_or_else(|| ApiError::not_found("this lesson has no quiz"))?;
         let grade = quiz
             .grade(&body.0.answers)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
+        if let Some(learner_id) = learner {
+            crate::services::progress::record_attempt(
+                &state,
+                learner_id,
+                visible.lesson(),
+                &content,
+                &body.0.answers,
+                &grade,
+            )
+            .await
+            .map_err(from_db)?;
+        }
         Ok(Json(QuizResult {
+            recorded: learner.is_some(),
             score: grade.score,
             total: grade.total,
             pass_mark: grade.pass_mark,

@@ -3,6 +3,7 @@
 
 pub mod enrollment;
 pub mod lessons;
+pub mod progress;
 pub mod problem;
 
 use poem::Route;
@@ -10,11 +11,11 @@ use poem_openapi::OpenApiService;
 
 use crate::settings::Settings;
 
-pub type Service = OpenApiService<(lessons::LessonsApi, enrollment::EnrollmentApi), ()>;
+pub type Service = OpenApiService<(lessons::LessonsApi, enrollment::EnrollmentApi, progress::ProgressApi), ()>;
 
 pub fn service(settings: &Settings) -> Service {
     OpenApiService::new(
-        (lessons::LessonsApi, enrollment::EnrollmentApi),
+        (lessons::LessonsApi, enrollment::EnrollmentApi, progress::ProgressApi),
         "Homeward API",
         env!("CARGO_PKG_VERSION"),
     )

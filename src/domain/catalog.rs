@@ -18,6 +18,10 @@ pub struct SeriesEntry {
     pub slug: String,
     pub audience: Audience,
     pub timezone: String,
+    /// The cadence, as stored: week 1's date, the weekday and local time of releases.
+    pub first_release: chrono::NaiveDate,
+    pub release_weekday: String,
+    pub release_time: String,
     pub order: i32,
     pub title: Text,
     pub summary: Text,
@@ -97,6 +101,22 @@ impl SeriesEntry {
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
     }
+
+    pub fn cadence(&self) -> super::schedule::Cadence {
+        super::schedule::Cadence {
+            timezone: self.timezone(),
+            first_release: self.first_release,
+            weekday: super::schedule::parse_weekday(&self.release_weekday).unwrap_or(chrono::Weekday::Mon),
+            time: chrono::NaiveTime::parse_from_str(&self.release_time, "%H:%M").unwrap_or_default(),
+        }
+    }
+
+    /// The start of each release week, from week 1 to the week after `now`.
+    pub fn week_starts(&self, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        let cadence = self.cadence();
+        let current = cadence.next_week_after(now);
+        (1..=current).map(|week| cadence.release_at(week)).collect()
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +145,9 @@ mod tests {
             slug: "s".into(),
             audience: Audience::Parents,
             timezone: "Asia/Shanghai".into(),
+            first_release: "2026-09-07".parse().unwrap(),
+            release_weekday: "mon".into(),
+            release_time: "20:00".into(),
             order: 0,
             title: Text::new("系列", "series"),
             summary: Text::new("系列", "series"),

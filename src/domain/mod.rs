@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod learner;
 pub mod lesson;
+pub mod progress;
 pub mod quiz;
 pub mod schedule;
 pub mod slug;

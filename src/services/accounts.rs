@@ -17,7 +17,13 @@ use crate::store::entity::{factory, learner, learner_session, line};
 /// Every table that holds rows about a learner, by a `learner_id` column. Export and deletion
 /// cover exactly these (plus the `learner` row itself); a test fails when a table with a
 /// `learner_id` column is missing here.
-pub const LEARNER_TABLES: &[&str] = &["consent", "learner_session"];
+pub const LEARNER_TABLES: &[&str] = &[
+    "consent",
+    "learner_session",
+    "lesson_progress",
+    "progress_event",
+    "quiz_attempt",
+];
 
 /// Columns never exported: secrets that are not the learner's data.
 const SECRET_COLUMNS: &[&str] = &["token_hash", "device_hash"];

@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod enrollment;
 pub mod lessons;
+pub mod progress;
 pub mod qr;

@@ -1,1 +1,311 @@
-//! Browser tests (headless Chromium through chromedriver). Written separately; see README.
+//! Browser tests: the real app, driven by headless Chromium through chromedriver, as a worker
+//! sees it on a phone in WeChat and as a line manager prints it on an office PC.
+//!
+//! They need `chromium` and `chromedriver` (Debian: `chromium`, `chromium-driver`), so they are
+//! ignored by a plain `cargo test`; run them with
+//!
+//! ```sh
+//! cargo test --test browser -- --ignored
+//! ```
+//!
+//! A missing or broken browser fails them with a message; they never skip. Each test uses its
+//! own database like the API tests (SQLite by default, PostgreSQL with
+//! `HOMEWARD_TEST_DATABASE_URL`, Redis with `HOMEWARD_TEST_REDIS_URL`). Screenshots and the
+//! printed poster are written to `target/screenshots/`.
+
+mod driver;
+mod fixture;
+mod helpers;
+
+use serde_json::json;
+
+use crate::driver::{Browser, Device, screenshot_dir};
+use crate::fixture::WEEK3;
+use crate::helpers::{PUBLIC_URL, TestApp, TestDatabase};
+
+/// One browser at a time: each test starts its own Chromium, and they are heavy.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The parents' lesson released in the week of `WEEK3` in the standard fixture.
+const THIS_WEEKS_LESSON: &str = "/s/family/third-article";
+
+async fn assert_fits_the_screen(browser: &Browser, what: &str) {
+    if let Some(overflow) = browser.horizontal_overflow().await {
+        panic!("{what} is wider than the phone's screen: {overflow}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; run with: cargo test --test browser -- --ignored"]
+async fn a_worker_joins_from_a_qr_link_on_a_phone() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
+    let token = app.make_code().await;
+    let phone = Browser::launch(Device::Phone).await;
+
+    let agent = phone.execute("return navigator.userAgent;").await;
+    assert!(
+        agent.as_str().unwrap_or_default().contains("MicroMessenger"),
+        "the phone browses as WeChat: {agent}"
+    );
+
+    // The QR code's link: who the code belongs to, the privacy notice, the form.
+    let join_path = format!("/join/{token}");
+    phone.goto(&app.url(&join_path)).await;
+    assert_eq!(phone.path().await, join_path);
+    assert_eq!(phone.text("main h1").await, "加入归家课堂");
+    let via = phone.text("main p.card").await;
+    assert!(
+        via.contains("东莞电子厂") && via.contains("A3线"),
+        "the page says which factory and line the code is for: {via}"
+    );
+    phone.screenshot("join-1-page").await;
+    phone.full_page_screenshot("join-1-page-full").await;
+    assert_fits_the_screen(&phone, "the join page").await;
+
+    // Consent is not pre-ticked, and the browser will not send the form without it.
+    let accept = phone.find("input[name=accept_policy]").await;
+    assert!(!accept.is_selected().await.unwrap(), "consent is not pre-ticked");
+    phone.click("form button[type=submit]").await;
+    assert_eq!(
+        phone.path().await,
+        join_path,
+        "the form is not sent without consent"
+    );
+
+    accept.click().await.expect("tick consent");
+    assert!(accept.is_selected().await.unwrap());
+    let nickname = phone.find("input[name=nickname]").await;
+    nickname.send_keys("小王").await.expect("type a nickname");
+    assert_eq!(
+        nickname.prop("value").await.unwrap().as_deref(),
+        Some("小王")
+    );
+    assert!(
+        phone
+            .find("input[name=audience][value=parents]")
+            .await
+            .is_selected()
+            .await
+            .unwrap(),
+        "the parents' lessons are chosen by default"
+    );
+    phone.screenshot("join-2-filled").await;
+
+    // Joining lands on this week's lesson with a one-time welcome and the recovery code.
+    phone.click("form button[type=submit]").await;
+    phone.wait_for_path(THIS_WEEKS_LESSON).await;
+    let banner = phone.text("section.banner").await;
+    assert!(banner.contains("欢迎加入"), "welcome banner: {banner}");
+    let recovery_code = phone.text("section.banner code.code").await;
+    assert!(
+        recovery_code.trim().len() >= 8,
+        "the banner shows the recovery code: {recovery_code:?}"
+    );
+    assert_eq!(phone.text("main h1").await, "第3课");
+    phone.screenshot("join-3-lesson").await;
+    phone.full_page_screenshot("join-3-lesson-full").await;
+    assert_fits_the_screen(&phone, "the lesson page with the welcome banner").await;
+
+    phone.goto(&app.url(THIS_WEEKS_LESSON)).await;
+    assert!(
+        phone.find_all("section.banner").await.is_empty(),
+        "the welcome shows once"
+    );
+
+    // "Me": the nickname, the factory and line, the same recovery code.
+    phone.goto(&app.url("/me")).await;
+    assert_eq!(phone.path().await, "/me");
+    let facts = phone.text("dl.facts").await;
+    for needle in ["小王", "东莞电子厂", "A3线", recovery_code.trim()] {
+        assert!(facts.contains(needle), "/me shows {needle:?}: {facts}");
+    }
+    assert_eq!(
+        phone
+            .find("input[name=nickname]")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("小王")
+    );
+    phone.screenshot("join-4-me").await;
+    phone.full_page_screenshot("join-4-me-full").await;
+    assert_fits_the_screen(&phone, "the /me page").await;
+
+    phone.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; run with: cargo test --test browser -- --ignored"]
+async fn lesson_pages_work_without_javascript_and_render_comics() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
+    let phone = Browser::launch(Device::Phone).await;
+
+    // Turn off the pages' JavaScript, and check that it is off.
+    phone
+        .cdp("Emulation.setScriptExecutionDisabled", json!({ "value": true }))
+        .await;
+    phone
+        .goto("data:text/html,<title>off</title><script>document.title='on'</script>")
+        .await;
+    assert_eq!(
+        phone.client.title().await.unwrap(),
+        "off",
+        "page scripts are disabled"
+    );
+
+    // A comic: every panel drawn, with its caption.
+    phone.goto(&app.url("/s/family/first-comic")).await;
+    assert_eq!(phone.text("main h1").await, "第1课");
+    assert_eq!(phone.assert_images_loaded("figure.panel img").await, 2);
+    let captions: Vec<String> = {
+        let mut texts = Vec::new();
+        for caption in phone.find_all("figure.panel figcaption").await {
+            texts.push(caption.text().await.unwrap());
+        }
+        texts
+    };
+    assert_eq!(captions, ["第一格", "第二格"]);
+    let panel_width = phone
+        .execute("return document.querySelector('figure.panel img').getBoundingClientRect().width;")
+        .await;
+    assert!(
+        panel_width.as_f64().unwrap() > 300.0,
+        "panels fill the phone's width: {panel_width}"
+    );
+    phone.screenshot("lesson-1-comic").await;
+    phone.full_page_screenshot("lesson-1-comic-full").await;
+    assert_fits_the_screen(&phone, "the comic lesson").await;
+
+    // The quiz, answered wrongly first: a plain form post, no script.
+    phone.click("input[name='q.q1'][value='a']").await;
+    phone.click("form#quiz button[type=submit]").await;
+    phone.wait_for_path("/s/family/first-comic/quiz").await;
+    assert_eq!(phone.text("main h1").await, "您的得分：0 / 2");
+    assert_eq!(phone.find_all("section.result.fail").await.len(), 1);
+    phone.screenshot("quiz-1-wrong").await;
+
+    // Then right: a single choice and two of a multiple choice.
+    phone.goto(&app.url("/s/family/first-comic")).await;
+    phone.click("input[name='q.q1'][value='b']").await;
+    phone.click("input[name='q.q2'][value='a']").await;
+    phone.click("input[name='q.q2'][value='c']").await;
+    phone.screenshot("quiz-2-answered").await;
+    phone.click("form#quiz button[type=submit]").await;
+    phone.wait_for_path("/s/family/first-comic/quiz").await;
+    assert_eq!(phone.text("main h1").await, "您的得分：2 / 2");
+    assert!(phone.text("section.result").await.contains("通过了"));
+    assert_eq!(phone.find_all("ol.answers li.pass").await.len(), 2);
+    let answers = phone.text("ol.answers").await;
+    assert!(
+        answers.contains("因为乙对。") && answers.contains("甲和丙对。"),
+        "the result explains the answers: {answers}"
+    );
+    phone.screenshot("quiz-3-result").await;
+    phone.full_page_screenshot("quiz-3-result-full").await;
+    assert_fits_the_screen(&phone, "the quiz result").await;
+
+    phone.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; run with: cargo test --test browser -- --ignored"]
+async fn the_poster_prints_to_pdf() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
+    let token = app.make_code().await;
+    let join_url = format!("{PUBLIC_URL}/join/{token}");
+    let pc = Browser::launch(Device::Desktop).await;
+
+    pc.goto(&app.url(&format!("/qr/{token}/poster"))).await;
+    assert_eq!(pc.assert_images_loaded("img.poster-qr").await, 1);
+    assert_eq!(pc.text("main h1").await, "扫码加入归家课堂");
+    assert!(pc.text(".poster-where").await.contains("东莞电子厂 · A3线"));
+    assert_eq!(pc.text(".poster-url strong").await, join_url);
+
+    // On screen, the QR code reads as the join link.
+    let screen = pc.full_page_screenshot("poster-1-screen").await;
+    assert_eq!(qr_in_png(&screen), join_url);
+
+    // Printed: an A4 PDF of one page.
+    let config = fantoccini::wd::PrintConfiguration::builder()
+        .size(fantoccini::wd::PrintSize::A4)
+        .background(true)
+        .build()
+        .expect("print settings");
+    let pdf = pc.client.print(config).await.expect("print to PDF");
+    let pdf_path = screenshot_dir().join("poster.pdf");
+    std::fs::write(&pdf_path, &pdf).expect("save the PDF");
+    assert!(pdf.starts_with(b"%PDF"), "a PDF");
+    assert_eq!(
+        pdf_pages(&pdf),
+        1,
+        "the poster prints on one A4 page ({})",
+        pdf_path.display()
+    );
+
+    // The printed QR code scans too (when poppler's pdftoppm is there to draw the page).
+    let printed = screenshot_dir().join("poster-2-print");
+    match std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "100", "-singlefile"])
+        .arg(&pdf_path)
+        .arg(&printed)
+        .status()
+    {
+        Ok(status) if status.success() => {
+            assert_eq!(qr_in_png(&printed.with_extension("png")), join_url);
+        }
+        Ok(status) => panic!("pdftoppm could not read the printed poster: {status}"),
+        Err(_) => eprintln!("pdftoppm not installed (poppler-utils): not drawing the PDF"),
+    }
+
+    pc.close().await;
+    app.stop().await;
+}
+
+/// Pages in a PDF: page objects (`/Type /Page`, not `/Type /Pages`).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let mut pages = 0;
+    for needle in [&b"/Type /Page"[..], &b"/Type/Page"[..]] {
+        pages += pdf
+            .windows(needle.len() + 1)
+            .filter(|w| w.starts_with(needle) && w[needle.len()] != b's')
+            .count();
+    }
+    pages
+}
+
+/// The text of the one QR code in a PNG file.
+fn qr_in_png(path: &std::path::Path) -> String {
+    let picture = image::open(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .to_luma8();
+    let (width, height) = picture.dimensions();
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(width as usize, height as usize, |x, y| {
+            picture.get_pixel(x as u32, y as u32)[0]
+        });
+    let grids = prepared.detect_grids();
+    assert_eq!(
+        grids.len(),
+        1,
+        "one QR code in {} (found {})",
+        path.display(),
+        grids.len()
+    );
+    grids[0]
+        .decode()
+        .unwrap_or_else(|e| panic!("decode the QR code in {}: {e}", path.display()))
+        .1
+}

@@ -1,0 +1,218 @@
+//! Progress events from phones, and a learner's progress read back.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi, Tags};
+
+use super::problem::ApiError;
+use crate::domain::progress::Event;
+use crate::error::from_db;
+use crate::services::progress::{self, Incoming, MAX_BATCH, Outcome};
+use crate::services::accounts;
+use crate::startup::AppState;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// What learners read, watched and answered.
+    Progress,
+}
+
+/// One thing a phone saw happen.
+#[derive(Debug, Clone, Object)]
+pub struct EventDto {
+    /// A UUID made by the phone; sending it again changes nothing.
+    pub id: uuid::Uuid,
+    pub series: String,
+    pub lesson: String,
+    /// `opened`, `panel_viewed` (with `panel`), `video_position` (with `seconds`, `duration`),
+    /// `article_read` (with `percent`) or `completed`.
+    pub kind: String,
+    pub panel: Option<u32>,
+    pub seconds: Option<f64>,
+    pub duration: Option<f64>,
+    pub percent: Option<u32>,
+    /// The phone's clock when it happened.
+    pub client_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct EventBatch {
+    /// For cookie sessions without the X-CSRF-Token header (e.g. `navigator.sendBeacon`).
+    pub csrf: Option<String>,
+    /// Up to 100 events.
+    pub events: Vec<EventDto>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct EventResult {
+    pub id: uuid::Uuid,
+    /// `accepted`, `duplicate`, `conflict`, `not_found` or `invalid`.
+    pub status: String,
+    /// The HTTP status this event would have alone: 200, 409, 404 or 422.
+    pub code: u16,
+    pub detail: Option<String>,
+}
+
+/// Every event's outcome. A 200 means every accepted event is committed.
+#[derive(Debug, Clone, Object)]
+pub struct BatchResult {
+    pub accepted: u32,
+    pub results: Vec<EventResult>,
+}
+
+pub fn parse_event(dto: &EventDto) -> Result<Event, String> {
+    let need = |value: Option<f64>, name: &str| value.ok_or_else(|| format!("{} needs `{name}`", dto.kind));
+    Ok(match dto.kind.as_str() {
+        "opened" => Event::Opened,
+        "panel_viewed" => Event::PanelViewed { panel: dto.panel.ok_or("panel_viewed needs `panel`")? },
+        "video_position" => Event::VideoPosition { seconds: need(dto.seconds, "seconds")?, duration: need(dto.duration, "duration")? },
+        "article_read" => Event::ArticleRead { percent: dto.percent.ok_or("article_read needs `percent`")? },
+        "completed" => Event::Completed,
+        other => return Err(format!("unknown kind '{other}'")),
+    })
+}
+
+/// Records a batch for the signed-in learner; shared by the API and the beacon endpoint.
+pub async fn record_batch(state: &AppState, learner_id: i64, batch: EventBatch) -> Result<BatchResult, ApiError> {
+    if batch.events.len() > MAX_BATCH {
+        return Err(ApiError::invalid(format!("send at most {MAX_BATCH} events at once")));
+    }
+    let mut results: Vec<Option<EventResult>> = vec![None; batch.events.len()];
+    let mut incoming = Vec::new();
+    let mut positions = Vec::new();
+    for (i, dto) in batch.events.iter().enumerate() {
+        match parse_event(dto) {
+            Ok(event) => {
+                positions.push(i);
+                incoming.push(Incoming {
+                    client_id: dto.id,
+                    series: dto.series.clone(),
+                    lesson: dto.lesson.clone(),
+                    event,
+                    client_time: dto.client_time,
+                });
+            }
+            Err(detail) => {
+                results[i] = Some(EventResult { id: dto.id, status: "invalid".into(), code: 422, detail: Some(detail) })
+            }
+        }
+    }
+    let outcomes = progress::record_events(state, learner_id, incoming).await.map_err(from_db)?;
+    for (position, outcome) in positions.into_iter().zip(outcomes) {
+        let (status, code, detail) = match outcome {
+            Outcome::Accepted => ("accepted", 200, None),
+            Outcome::Duplicate => ("duplicate", 200, None),
+            Outcome::Conflict => ("conflict", 409, Some("this id was sent before with different content".to_owned())),
+            Outcome::NotFound => ("not_found", 404, Some("no such released lesson".to_owned())),
+            Outcome::Invalid(message) => ("invalid", 422, Some(message)),
+        };
+        results[position] = Some(EventResult { id: batch.events[position].id, status: status.into(), code, detail });
+    }
+    let results: Vec<EventResult> = results.into_iter().flatten().collect();
+    Ok(BatchResult {
+        accepted: results.iter().filter(|r| r.status == "accepted").count() as u32,
+        results,
+    })
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct LessonProgressDto {
+    pub slug: String,
+    pub week: u32,
+    pub title: super::lessons::LocalizedText,
+    pub opened: bool,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub furthest_panel: Option<u32>,
+    pub video_seconds: f64,
+    pub article_percent: u32,
+    pub quiz_first_score: Option<i32>,
+    pub quiz_best_score: Option<i32>,
+    pub quiz_attempts: u32,
+    pub quiz_passed: bool,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct SeriesProgressDto {
+    pub slug: String,
+    pub title: super::lessons::LocalizedText,
+    pub released: u32,
+    pub completed: u32,
+    /// Consecutive release weeks with a completed lesson.
+    pub streak: u32,
+    pub current_lesson: Option<String>,
+    pub continue_lesson: Option<String>,
+    /// Set when every lesson is complete; the certificate is at `/s/{slug}/certificate`.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub lessons: Vec<LessonProgressDto>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct ProgressOverview {
+    pub series: Vec<SeriesProgressDto>,
+    /// `first_lesson`, `three_lessons`, `ten_lessons`, `first_quiz_passed`, `three_week_streak`,
+    /// `series_complete`.
+    pub badges: Vec<String>,
+}
+
+pub struct ProgressApi;
+
+#[OpenApi(tag = "ApiTags::Progress")]
+impl ProgressApi {
+    /// Records up to 100 events. Each gets its own outcome: a resent event changes nothing,
+    /// the same id with other content is a 409 for that event, events for unknown or unreleased
+    /// lessons are 404 and stored nowhere. A 200 means the accepted ones are committed.
+    #[oai(path = "/progress/events", method = "post", operation_id = "record_events")]
+    async fn record_events(&self, state: Data<&AppState>, body: Json<EventBatch>, req: &Request) -> Result<Json<BatchResult>, ApiError> {
+        let learner_id = super::enrollment::learner_with_csrf(&state, req, body.0.csrf.as_deref()).await?;
+        Ok(Json(record_batch(&state, learner_id, body.0).await?))
+    }
+
+    /// The signed-in learner's progress: per series and lesson, streaks and badges.
+    #[oai(path = "/me/progress", method = "get", operation_id = "my_progress")]
+    async fn my_progress(&self, state: Data<&AppState>, req: &Request) -> Result<Json<ProgressOverview>, ApiError> {
+        let learner_id = super::enrollment::signed_in(&state, req).await?;
+        let account = accounts::account(&state.db, learner_id).await.map_err(from_db)?
+            .ok_or_else(|| ApiError::not_found("no such learner"))?;
+        let overview = progress::overview(&state, learner_id, account.audience()).await.map_err(from_db)?;
+        Ok(Json(ProgressOverview {
+            badges: overview.badges.iter().map(|b| serde_json::to_value(b).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).collect(),
+            series: overview
+                .series
+                .iter()
+                .map(|s| SeriesProgressDto {
+                    slug: s.series.slug.clone(),
+                    title: (&s.series.title).into(),
+                    released: s.released.len() as u32,
+                    completed: s.completed as u32,
+                    streak: s.streak,
+                    current_lesson: s.current.as_ref().map(|l| l.slug.clone()),
+                    continue_lesson: s.continue_with.as_ref().map(|l| l.slug.clone()),
+                    finished_at: s.finished_at,
+                    lessons: s
+                        .released
+                        .iter()
+                        .map(|(l, r)| {
+                            let r = r.clone().unwrap_or(progress::LessonRecord { max_panel: -1, ..Default::default() });
+                            LessonProgressDto {
+                                slug: l.slug.clone(),
+                                week: l.week,
+                                title: (&l.title).into(),
+                                opened: r.first_opened_at.is_some(),
+                                completed_at: r.completed_at,
+                                furthest_panel: (r.max_panel >= 0).then_some(r.max_panel as u32),
+                                video_seconds: r.video_seconds,
+                                article_percent: r.article_percent.max(0) as u32,
+                                quiz_first_score: r.quiz_first_score,
+                                quiz_best_score: r.quiz_best_score,
+                                quiz_attempts: r.quiz_attempts.max(0) as u32,
+                                quiz_passed: r.quiz_passed_at.is_some(),
+                            }
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,487 @@
+//! Recording progress: event batches grouped into one transaction, quiz attempts, and the
+//! completion they lead to. Acknowledged means committed; a resend changes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait, Value};
+use sha2::{Digest, Sha256};
+
+use crate::domain::catalog::LessonEntry;
+use crate::domain::lesson::LessonContent;
+use crate::domain::progress::{Event, LessonShape, Progress};
+use crate::domain::quiz::{Answers, Grade};
+use crate::domain::{LessonBody, LessonKind};
+use crate::services::lessons;
+use crate::startup::AppState;
+
+/// Largest batch accepted in one request.
+pub const MAX_BATCH: usize = 100;
+
+/// An event as a phone sends it.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    pub client_id: uuid::Uuid,
+    pub series: String,
+    pub lesson: String,
+    pub event: Event,
+    pub client_time: Option<DateTime<Utc>>,
+}
+
+/// What became of one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored now.
+    Accepted,
+    /// Stored before with the same content: nothing changed.
+    Duplicate,
+    /// The same id was stored before with different content (409).
+    Conflict,
+    /// No such lesson, or not released: stored nowhere (404).
+    NotFound,
+    /// Its numbers make no sense for the lesson (422).
+    Invalid(String),
+}
+
+pub fn shape(lesson: &LessonEntry, content: &LessonContent) -> LessonShape {
+    let (panels, video_seconds) = match &content.body {
+        LessonBody::Comic { panels } => (panels.len() as u32, 0.0),
+        LessonBody::Video(video) => (0, f64::from(video.duration_seconds)),
+        LessonBody::Article { .. } => (0, 0.0),
+    };
+    LessonShape {
+        kind: lesson.kind,
+        panels,
+        video_seconds,
+        has_quiz: content.quiz.is_some(),
+    }
+}
+
+fn canonical(lesson_id: i64, event: &Event, client_time: Option<DateTime<Utc>>) -> (String, String) {
+    let payload = serde_json::json!({"lesson_id": lesson_id, "event": event, "client_time": client_time}).to_string();
+    let hash = hex::encode(Sha256::digest(payload.as_bytes()));
+    (payload, hash)
+}
+
+fn greatest(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "GREATEST",
+        _ => "MAX",
+    }
+}
+
+/// `$1, $2, …` placeholders for `count` values starting after `offset`.
+fn placeholders(offset: usize, count: usize) -> String {
+    (offset + 1..=offset + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+struct Checked {
+    index: usize,
+    lesson_id: i64,
+    payload: String,
+    hash: String,
+}
+
+/// Records a batch for one learner in one transaction and reports each event's outcome.
+pub async fn record_events(state: &AppState, learner_id: i64, batch: Vec<Incoming>) -> anyhow::Result<Vec<Outcome>> {
+    let now = state.clock.now();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
+    let mut shapes: HashMap<i64, (LessonShape, LessonEntry)> = HashMap::new();
+    let mut checked: Vec<Checked> = Vec::new();
+    let mut seen: HashMap<uuid::Uuid, (usize, String)> = HashMap::new();
+    for (index, incoming) in batch.iter().enumerate() {
+        let Some(visible) = lessons::visible_lesson(state, &incoming.series, &incoming.lesson).await? else {
+            outcomes[index] = Some(Outcome::NotFound);
+            continue;
+        };
+        let lesson = visible.lesson().clone();
+        if !shapes.contains_key(&lesson.id) {
+            let content = lessons::lesson_content(state, &lesson).await?;
+            shapes.insert(lesson.id, (shape(&lesson, &content), lesson.clone()));
+        }
+        let (lesson_shape, _) = &shapes[&lesson.id];
+        if let Err(message) = lesson_shape.check(&incoming.event) {
+            outcomes[index] = Some(Outcome::Invalid(message));
+            continue;
+        }
+        let client_time = incoming.client_time.map(|t| t.min(now));
+        let (payload, hash) = canonical(lesson.id, &incoming.event, client_time);
+        // The same id twice in one batch: the first counts.
+        if let Some((_, first_hash)) = seen.get(&incoming.client_id) {
+            outcomes[index] = Some(if *first_hash == hash { Outcome::Duplicate } else { Outcome::Conflict });
+            continue;
+        }
+        seen.insert(incoming.client_id, (index, hash.clone()));
+        checked.push(Checked { index, lesson_id: lesson.id, payload, hash });
+    }
+
+    if !checked.is_empty() {
+        let txn = state.db.begin().await?;
+        let backend = txn.get_database_backend();
+        // 1. Store the events; those already stored come back missing.
+        let mut values: Vec<Value> = Vec::with_capacity(checked.len() * 8);
+        let mut rows = Vec::with_capacity(checked.len());
+        for item in &checked {
+            let incoming = &batch[item.index];
+            rows.push(format!("({})", placeholders(values.len(), 8)));
+            values.extend([
+                learner_id.into(),
+                incoming.client_id.to_string().into(),
+                item.lesson_id.into(),
+                event_kind(&incoming.event).into(),
+                item.hash.clone().into(),
+                item.payload.clone().into(),
+                incoming.client_time.map(|t| t.min(now)).into(),
+                now.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO progress_event (learner_id, client_id, lesson_id, kind, payload_hash, payload, client_time, received_at) \
+             VALUES {} ON CONFLICT (learner_id, client_id) DO NOTHING RETURNING client_id",
+            rows.join(", ")
+        );
+        let inserted: Vec<String> = txn
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "client_id").ok())
+            .collect();
+        // 2. The rest were stored before: the same content is a duplicate, other content a conflict.
+        let earlier: Vec<&Checked> = checked
+            .iter()
+            .filter(|c| !inserted.contains(&batch[c.index].client_id.to_string()))
+            .collect();
+        if !earlier.is_empty() {
+            let ids: Vec<Value> = earlier.iter().map(|c| batch[c.index].client_id.to_string().into()).collect();
+            let sql = format!(
+                "SELECT client_id, payload_hash FROM progress_event WHERE learner_id = $1 AND client_id IN ({})",
+                placeholders(1, ids.len())
+            );
+            let mut params = vec![learner_id.into()];
+            params.extend(ids);
+            let stored: HashMap<String, String> = txn
+                .query_all_raw(Statement::from_sql_and_values(backend, sql, params))
+                .await?
+                .iter()
+                .filter_map(|row| Some((row.try_get::<String>("", "client_id").ok()?, row.try_get::<String>("", "payload_hash").ok()?)))
+                .collect();
+            for item in earlier {
+                let same = stored.get(&batch[item.index].client_id.to_string()) == Some(&item.hash);
+                outcomes[item.index] = Some(if same { Outcome::Duplicate } else { Outcome::Conflict });
+            }
+        }
+        // 3. Merge the new events into each lesson's progress.
+        let mut deltas: BTreeMap<i64, Progress> = BTreeMap::new();
+        for item in &checked {
+            if outcomes[item.index].is_some() {
+                continue;
+            }
+            deltas.entry(item.lesson_id).or_insert_with(Progress::new).merge(&batch[item.index].event);
+            outcomes[item.index] = Some(Outcome::Accepted);
+        }
+        for (lesson_id, delta) in deltas {
+            let merged = upsert_progress(&txn, learner_id, lesson_id, &delta, None, now).await?;
+            complete_if_done(&txn, learner_id, lesson_id, &shapes[&lesson_id].0, &merged, now).await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(outcomes.into_iter().map(|o| o.unwrap_or(Outcome::NotFound)).collect())
+}
+
+fn event_kind(event: &Event) -> &'static str {
+    match event {
+        Event::Opened => "opened",
+        Event::PanelViewed { .. } => "panel_viewed",
+        Event::VideoPosition { .. } => "video_position",
+        Event::ArticleRead { .. } => "article_read",
+        Event::Completed => "completed",
+    }
+}
+
+/// A quiz result to fold into progress.
+struct QuizDelta {
+    score: i32,
+    passed: bool,
+}
+
+/// Merges `delta` into the learner's progress on a lesson and returns the merged state.
+async fn upsert_progress(
+    txn: &DatabaseTransaction,
+    learner_id: i64,
+    lesson_id: i64,
+    delta: &Progress,
+    quiz: Option<QuizDelta>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Progress, bool)> {
+    let backend = txn.get_database_backend();
+    let max = greatest(backend);
+    let opened: Option<DateTime<Utc>> = delta.opened.then_some(now);
+    let (attempts, score, passed_at): (i32, Option<i32>, Option<DateTime<Utc>>) = match &quiz {
+        Some(q) => (1, Some(q.score), q.passed.then_some(now)),
+        None => (0, None, None),
+    };
+    let sql = format!(
+        "INSERT INTO lesson_progress (learner_id, lesson_id, first_opened_at, max_panel, video_seconds, article_percent, \
+           done_pressed, quiz_first_score, quiz_best_score, quiz_attempts, quiz_passed_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) \
+         ON CONFLICT (learner_id, lesson_id) DO UPDATE SET \
+           first_opened_at = COALESCE(lesson_progress.first_opened_at, excluded.first_opened_at), \
+           max_panel = {max}(lesson_progress.max_panel, excluded.max_panel), \
+           video_seconds = {max}(lesson_progress.video_seconds, excluded.video_seconds), \
+           article_percent = {max}(lesson_progress.article_percent, excluded.article_percent), \
+           done_pressed = (lesson_progress.done_pressed OR excluded.done_pressed), \
+           quiz_first_score = COALESCE(lesson_progress.quiz_first_score, excluded.quiz_first_score), \
+           quiz_best_score = CASE WHEN excluded.quiz_best_score IS NULL THEN lesson_progress.quiz_best_score \
+                                  WHEN lesson_progress.quiz_best_score IS NULL THEN excluded.quiz_best_score \
+                                  ELSE {max}(lesson_progress.quiz_best_score, excluded.quiz_best_score) END, \
+           quiz_attempts = lesson_progress.quiz_attempts + excluded.quiz_attempts, \
+           quiz_passed_at = COALESCE(lesson_progress.quiz_passed_at, excluded.quiz_passed_at), \
+           updated_at = excluded.updated_at \
+         RETURNING first_opened_at, max_panel, video_seconds, article_percent, done_pressed, quiz_passed_at, completed_at"
+    );
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                learner_id.into(),
+                lesson_id.into(),
+                opened.into(),
+                delta.max_panel.into(),
+                delta.video_seconds.into(),
+                (delta.article_percent as i32).into(),
+                delta.done_pressed.into(),
+                score.into(),
+                attempts.into(),
+                passed_at.into(),
+                now.into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("upsert returned nothing"))?;
+    let merged = Progress {
+        opened: row.try_get::<Option<DateTime<Utc>>>("", "first_opened_at")?.is_some(),
+        max_panel: row.try_get::<i64>("", "max_panel").or_else(|_| row.try_get::<i32>("", "max_panel").map(i64::from))?,
+        video_seconds: row.try_get::<f64>("", "video_seconds")?,
+        article_percent: row.try_get::<i32>("", "article_percent")?.max(0) as u32,
+        done_pressed: row.try_get::<bool>("", "done_pressed")?,
+        quiz_passed: row.try_get::<Option<DateTime<Utc>>>("", "quiz_passed_at")?.is_some(),
+    };
+    let completed = row.try_get::<Option<DateTime<Utc>>>("", "completed_at")?.is_some();
+    Ok((merged, completed))
+}
+
+/// Sets `completed_at` once, the first time the lesson is complete.
+async fn complete_if_done(
+    txn: &DatabaseTransaction,
+    learner_id: i64,
+    lesson_id: i64,
+    shape: &LessonShape,
+    (merged, already): &(Progress, bool),
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if *already || !shape.is_complete(merged) {
+        return Ok(());
+    }
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "UPDATE lesson_progress SET completed_at = $1 WHERE learner_id = $2 AND lesson_id = $3 AND completed_at IS NULL",
+        [now.into(), learner_id.into(), lesson_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Records that an enrolled learner opened a lesson page (works without JavaScript).
+pub async fn record_open(state: &AppState, learner_id: i64, lesson: &LessonEntry, content: &LessonContent) -> anyhow::Result<()> {
+    let mut delta = Progress::new();
+    delta.merge(&Event::Opened);
+    let txn = state.db.begin().await?;
+    let now = state.clock.now();
+    let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, None, now).await?;
+    complete_if_done(&txn, learner_id, lesson.id, &shape(lesson, content), &merged, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Records "done" pressed at the end of a lesson (the form without JavaScript).
+pub async fn record_done(state: &AppState, learner_id: i64, lesson: &LessonEntry, content: &LessonContent) -> anyhow::Result<()> {
+    let mut delta = Progress::new();
+    delta.merge(&Event::Completed);
+    if lesson.kind == LessonKind::Comic {
+        // Reaching the button means scrolling past every panel.
+        if let LessonBody::Comic { panels } = &content.body {
+            delta.merge(&Event::PanelViewed { panel: panels.len().saturating_sub(1) as u32 });
+        }
+    }
+    let txn = state.db.begin().await?;
+    let now = state.clock.now();
+    let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, None, now).await?;
+    complete_if_done(&txn, learner_id, lesson.id, &shape(lesson, content), &merged, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Stores a graded quiz attempt and folds it into progress: first and best score both kept.
+pub async fn record_attempt(
+    state: &AppState,
+    learner_id: i64,
+    lesson: &LessonEntry,
+    content: &LessonContent,
+    answers: &Answers,
+    grade: &Grade,
+) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "INSERT INTO quiz_attempt (learner_id, lesson_id, answers, score, total, passed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [
+            learner_id.into(),
+            lesson.id.into(),
+            serde_json::to_string(answers)?.into(),
+            (grade.score as i32).into(),
+            (grade.total as i32).into(),
+            grade.passed.into(),
+            now.into(),
+        ],
+    ))
+    .await?;
+    let mut delta = Progress::new();
+    delta.merge(&Event::Opened);
+    let quiz = QuizDelta { score: grade.score as i32, passed: grade.passed };
+    let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, Some(quiz), now).await?;
+    complete_if_done(&txn, learner_id, lesson.id, &shape(lesson, content), &merged, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A learner's stored progress on one lesson, as read back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LessonRecord {
+    pub first_opened_at: Option<DateTime<Utc>>,
+    pub max_panel: i64,
+    pub video_seconds: f64,
+    pub article_percent: i32,
+    pub quiz_first_score: Option<i32>,
+    pub quiz_best_score: Option<i32>,
+    pub quiz_attempts: i32,
+    pub quiz_passed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Every lesson record of a learner, by lesson id.
+pub async fn records(state: &AppState, learner_id: i64) -> anyhow::Result<HashMap<i64, LessonRecord>> {
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            "SELECT lesson_id, first_opened_at, max_panel, video_seconds, article_percent, quiz_first_score, quiz_best_score, \
+                    quiz_attempts, quiz_passed_at, completed_at, updated_at FROM lesson_progress WHERE learner_id = $1",
+            [learner_id.into()],
+        ))
+        .await?;
+    let mut map = HashMap::new();
+    for row in rows {
+        let int = |name: &str| -> anyhow::Result<i64> {
+            Ok(row.try_get::<i64>("", name).or_else(|_| row.try_get::<i32>("", name).map(i64::from))?)
+        };
+        let opt_int = |name: &str| -> anyhow::Result<Option<i32>> {
+            Ok(row
+                .try_get::<Option<i64>>("", name)
+                .map(|v| v.map(|v| v as i32))
+                .or_else(|_| row.try_get::<Option<i32>>("", name))?)
+        };
+        map.insert(
+            int("lesson_id")?,
+            LessonRecord {
+                first_opened_at: row.try_get("", "first_opened_at")?,
+                max_panel: int("max_panel")?,
+                video_seconds: row.try_get("", "video_seconds")?,
+                article_percent: int("article_percent")? as i32,
+                quiz_first_score: opt_int("quiz_first_score")?,
+                quiz_best_score: opt_int("quiz_best_score")?,
+                quiz_attempts: int("quiz_attempts")? as i32,
+                quiz_passed_at: row.try_get("", "quiz_passed_at")?,
+                completed_at: row.try_get("", "completed_at")?,
+                updated_at: row.try_get("", "updated_at")?,
+            },
+        );
+    }
+    Ok(map)
+}
+
+/// Progress through one series, as the home page and the API show it.
+#[derive(Clone, Debug)]
+pub struct SeriesProgress {
+    pub series: crate::domain::catalog::SeriesEntry,
+    pub released: Vec<(LessonEntry, Option<LessonRecord>)>,
+    pub completed: usize,
+    pub streak: u32,
+    pub current: Option<LessonEntry>,
+    /// The lesson to go back to: the last one touched and not finished, else the first not done.
+    pub continue_with: Option<LessonEntry>,
+    /// Every published lesson of the series is complete.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Overview {
+    pub series: Vec<SeriesProgress>,
+    pub badges: Vec<crate::domain::progress::Badge>,
+}
+
+/// The learner's progress in every series that has lessons out, their own audience's first.
+pub async fn overview(state: &AppState, learner_id: i64, audience: crate::domain::Audience) -> anyhow::Result<Overview> {
+    use crate::domain::LessonStatus;
+    let catalog = lessons::catalog(state).await?;
+    let records = records(state, learner_id).await?;
+    let now = state.clock.now();
+    let mut series: Vec<SeriesProgress> = Vec::new();
+    let (mut completed_total, mut quizzes_passed, mut best_streak, mut any_finished) = (0u32, 0u32, 0u32, false);
+    for entry in &catalog.series {
+        let released: Vec<(LessonEntry, Option<LessonRecord>)> = entry
+            .released(now)
+            .into_iter()
+            .map(|l| (l.clone(), records.get(&l.id).cloned()))
+            .collect();
+        if released.is_empty() {
+            continue;
+        }
+        let completions: Vec<DateTime<Utc>> = released.iter().filter_map(|(_, r)| r.as_ref()?.completed_at).collect();
+        let streak = crate::domain::progress::streak(&entry.week_starts(now), &completions, now);
+        let published: Vec<&LessonEntry> = entry.lessons.iter().filter(|l| l.status == LessonStatus::Published).collect();
+        let finished_at = if !published.is_empty()
+            && published.iter().all(|l| l.is_visible(now) && records.get(&l.id).is_some_and(|r| r.completed_at.is_some()))
+        {
+            completions.iter().max().copied()
+        } else {
+            None
+        };
+        let continue_with = released
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_some_and(|r| r.completed_at.is_none()))
+            .max_by_key(|(_, r)| r.as_ref().and_then(|r| r.updated_at))
+            .or_else(|| released.iter().find(|(_, r)| r.as_ref().is_none_or(|r| r.completed_at.is_none())))
+            .map(|(l, _)| l.clone());
+        completed_total += completions.len() as u32;
+        quizzes_passed += released.iter().filter(|(_, r)| r.as_ref().is_some_and(|r| r.quiz_passed_at.is_some())).count() as u32;
+        best_streak = best_streak.max(streak);
+        any_finished |= finished_at.is_some();
+        series.push(SeriesProgress {
+            completed: completions.len(),
+            current: entry.current(now).cloned(),
+            series: entry.clone(),
+            released,
+            streak,
+            continue_with,
+            finished_at,
+        });
+    }
+    series.sort_by_key(|s| (s.series.audience != audience, s.series.order));
+    Ok(Overview {
+        series,
+        badges: crate::domain::progress::badges(completed_total, quizzes_passed, best_streak, any_finished),
+    })
+}
