@@ -52,8 +52,11 @@ pub fn route_label(path: &str) -> &'static str {
     match parts.as_slice() {
         [""] => "/",
         ["s", _] => "/s/{series}",
+        ["s", _, "certificate"] => "/s/{series}/certificate",
         ["s", _, _] => "/s/{series}/{lesson}",
         ["s", _, _, "quiz"] => "/s/{series}/{lesson}/quiz",
+        ["s", _, _, "done"] => "/s/{series}/{lesson}/done",
+        ["progress", "beacon"] => "/progress/beacon",
         ["media", ..] => "/media/{series}/{lesson}/{name}",
         ["static", ..] => "/static/{name}",
         ["lang", _] => "/lang/{code}",
@@ -80,6 +83,8 @@ pub fn route_label(path: &str) -> &'static str {
         ["api", "v1", "sessions", "recover"] => "/api/v1/sessions/recover",
         ["api", "v1", "me"] => "/api/v1/me",
         ["api", "v1", "me", "export"] => "/api/v1/me/export",
+        ["api", "v1", "me", "progress"] => "/api/v1/me/progress",
+        ["api", "v1", "progress", "events"] => "/api/v1/progress/events",
         ["api", ..] => "/api/other",
         _ => "other",
     }

@@ -176,3 +176,89 @@ pub fn account_ui(lang: Lang) -> &'static AccountUi {
         Lang::En => &EN,
     }
 }
+
+/// Strings for progress: the learner's home, the lesson's "done" button, certificates.
+pub struct ProgressUi {
+    pub hello: &'static str,
+    pub this_week: &'static str,
+    pub continue_where: &'static str,
+    pub done_of_released: &'static str,
+    pub streak: &'static str,
+    pub streak_none: &'static str,
+    pub badges: &'static str,
+    pub other_series: &'static str,
+    pub certificate_ready: &'static str,
+    pub done_button: &'static str,
+    pub completed_note: &'static str,
+    pub join_invite: &'static str,
+    pub recorded_note: &'static str,
+    pub certificate_title: &'static str,
+    pub certificate_body: &'static str,
+    pub learner: &'static str,
+    pub print: &'static str,
+}
+
+pub const PROGRESS_ZH: ProgressUi = ProgressUi {
+    hello: "你好",
+    this_week: "本周课程",
+    continue_where: "继续上次的学习",
+    done_of_released: "已完成 {done} / {released} 课",
+    streak: "已连续 {n} 周完成课程",
+    streak_none: "本周完成一课，开始连续学习吧！",
+    badges: "我的奖章",
+    other_series: "其他课程",
+    certificate_ready: "恭喜您学完了全部课程！查看结业证书",
+    done_button: "我看完了",
+    completed_note: "✔ 这一课您已完成",
+    join_invite: "想保存成绩和学习进度？请扫工厂里的二维码加入归家课堂。",
+    recorded_note: "您的成绩已保存。",
+    certificate_title: "结业证书",
+    certificate_body: "学完了全部课程",
+    learner: "学员",
+    print: "打印证书",
+};
+
+pub const PROGRESS_EN: ProgressUi = ProgressUi {
+    hello: "Hello",
+    this_week: "This week's lesson",
+    continue_where: "Continue where you left off",
+    done_of_released: "{done} of {released} lessons done",
+    streak: "{n} weeks in a row",
+    streak_none: "Finish a lesson this week to start a streak!",
+    badges: "My badges",
+    other_series: "Other series",
+    certificate_ready: "You finished every lesson! See your certificate",
+    done_button: "I've finished this lesson",
+    completed_note: "✔ You have completed this lesson",
+    join_invite: "Want to keep your score and progress? Join Homeward by scanning the QR code at your factory.",
+    recorded_note: "Your score is saved.",
+    certificate_title: "Certificate of completion",
+    certificate_body: "has completed every lesson of",
+    learner: "Learner",
+    print: "Print certificate",
+};
+
+pub fn progress_ui(lang: Lang) -> &'static ProgressUi {
+    match lang {
+        Lang::Zh => &PROGRESS_ZH,
+        Lang::En => &PROGRESS_EN,
+    }
+}
+
+pub fn badge_label(badge: crate::domain::progress::Badge, lang: Lang) -> &'static str {
+    use crate::domain::progress::Badge::*;
+    match (badge, lang) {
+        (FirstLesson, Lang::Zh) => "🌱 第一课",
+        (FirstLesson, Lang::En) => "🌱 First lesson",
+        (ThreeLessons, Lang::Zh) => "🌿 学完3课",
+        (ThreeLessons, Lang::En) => "🌿 Three lessons",
+        (TenLessons, Lang::Zh) => "🌳 学完10课",
+        (TenLessons, Lang::En) => "🌳 Ten lessons",
+        (FirstQuizPassed, Lang::Zh) => "✅ 第一次测验通过",
+        (FirstQuizPassed, Lang::En) => "✅ First quiz passed",
+        (ThreeWeekStreak, Lang::Zh) => "🔥 连续3周",
+        (ThreeWeekStreak, Lang::En) => "🔥 Three weeks in a row",
+        (SeriesComplete, Lang::Zh) => "🎓 学完一整套课程",
+        (SeriesComplete, Lang::En) => "🎓 Finished a series",
+    }
+}

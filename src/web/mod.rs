@@ -8,6 +8,7 @@ pub mod i18n_account;
 pub mod join;
 pub mod media;
 pub mod pages;
+pub mod progress;
 pub mod qr;
 pub mod views;
 
@@ -20,6 +21,9 @@ pub fn routes(route: Route) -> Route {
         .at("/s/:series", get(pages::series_page))
         .at("/s/:series/:lesson", get(pages::lesson_page))
         .at("/s/:series/:lesson/quiz", post(pages::quiz_answer))
+        .at("/s/:series/:lesson/done", post(progress::mark_done))
+        .at("/s/:series/certificate", get(progress::certificate))
+        .at("/progress/beacon", post(progress::beacon))
         .at("/lang/:code", get(pages::switch_language))
         .at("/media/:series/:lesson/:name", get(media::media))
         .at("/static/:name", get(assets::static_file))

@@ -23,6 +23,7 @@ pub(crate) fn chrome(state: &AppState, lang: Lang, title: &str, path: &str) -> C
         t: ui(lang),
         title: title.to_owned(),
         css: state.assets.url("app.css").to_owned(),
+        js: state.assets.url("app.js").to_owned(),
         icon: state.assets.url("icon.svg").to_owned(),
         switch_href: format!("/lang/{}?next={}", lang.other().code(), encode_path(path)),
     }
@@ -59,7 +60,12 @@ fn lesson_link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang) -> Lesson
 }
 
 #[handler]
-pub async fn home_page(state: Data<&AppState>, lang: Lang) -> PageResult {
+pub async fn home_page(state: Data<&AppState>, lang: Lang, req: &poem::Request) -> PageResult {
+    if let Some(learner_id) = super::auth::current_learner(&state, req).await.map_err(from_db)? {
+        if let Some(page) = super::progress::learner_home(&state, lang, learner_id).await? {
+            return Ok(html(page));
+        }
+    }
     let catalog = lessons::catalog(&state).await.map_err(from_db)?;
     let now = state.clock.now();
     let series = catalog
@@ -141,19 +147,30 @@ pub async fn lesson_page(
     .await
     .map_err(from_db)?;
     // The page is shared by everyone; what belongs to this learner is put in afterwards.
+    let Some(learner_id) = super::auth::current_learner(&state, req).await.map_err(from_db)? else {
+        return Ok(html(page));
+    };
+    let content = lessons::lesson_content(&state, visible.lesson()).await.map_err(from_db)?;
+    crate::services::progress::record_open(&state, learner_id, visible.lesson(), &content)
+        .await
+        .map_err(from_db)?;
+    let (csrf, new_csrf) = super::auth::csrf_token(req);
+    let mut page = super::progress::personalise(&state, &page, learner_id, visible.lesson(), &csrf, lang).await?;
+    let mut cookies = Vec::new();
+    if new_csrf {
+        cookies.push(super::auth::set_cookie(&state, super::auth::CSRF_COOKIE, &csrf, super::auth::YEAR));
+    }
     if super::auth::cookie(req, super::auth::FLASH_COOKIE) == Some("joined")
         && let Some(banner) = welcome_banner(&state, req, lang).await?
     {
-        let mut response = html(page.replacen("<!--hw:banner-->", &banner, 1));
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            super::auth::set_cookie(&state, super::auth::FLASH_COOKIE, "", 0)
-                .parse()
-                .expect("cookie"),
-        );
-        return Ok(response);
+        page = page.replacen("<!--hw:banner-->", &banner, 1);
+        cookies.push(super::auth::set_cookie(&state, super::auth::FLASH_COOKIE, "", 0));
     }
-    Ok(html(page))
+    let mut response = html(page);
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("cookie"));
+    }
+    Ok(response)
 }
 
 /// Shown once after joining: a welcome and the recovery code to keep.
@@ -241,6 +258,9 @@ fn lesson_view(
     });
     LessonPage {
         page: chrome(state, lang, lesson.title.get(lang), &base),
+        series_slug: series.slug.clone(),
+        lesson_slug: lesson.slug.clone(),
+        kind: lesson.kind.as_str(),
         series_href: format!("/s/{}", series.slug),
         series_title: series.title.get(lang).to_owned(),
         week_label: ui(lang).week_label(lesson.week),
@@ -277,16 +297,32 @@ pub async fn quiz_answer(
     lang: Lang,
     Path((series_slug, lesson_slug)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
+    req: &poem::Request,
 ) -> PageResult {
     let visible = find_visible(&state, &series_slug, &lesson_slug).await?;
     let content = lessons::lesson_content(&state, visible.lesson())
         .await
         .map_err(from_db)?;
-    let quiz = content.quiz.ok_or(AppError::NotFound)?;
+    let quiz = content.quiz.clone().ok_or(AppError::NotFound)?;
+    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone());
+    let fields: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != "csrf").collect();
     let answers = answers_from_form(&fields)?;
     let grade = quiz
         .grade(&answers)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let learner = super::auth::current_learner(&state, req).await.map_err(from_db)?;
+    let note = match learner {
+        Some(learner_id) => {
+            if !super::auth::csrf_ok(req, csrf.as_deref()) {
+                return Err(AppError::BadRequest("the form has expired; please reload the lesson".into()));
+            }
+            crate::services::progress::record_attempt(&state, learner_id, visible.lesson(), &content, &answers, &grade)
+                .await
+                .map_err(from_db)?;
+            super::i18n_account::progress_ui(lang).recorded_note
+        }
+        None => super::i18n_account::progress_ui(lang).join_invite,
+    };
     let (series, lesson) = (visible.series(), visible.lesson());
     let choice_texts = |question: &crate::domain::quiz::Question, ids: &[String]| {
         let texts: Vec<&str> = ids
@@ -320,6 +356,7 @@ pub async fn quiz_answer(
         score: grade.score,
         total: grade.total,
         passed: grade.passed,
+        note,
         results,
     };
     Ok(html(render(&page)?))

@@ -11,6 +11,7 @@ pub struct Chrome {
     pub t: &'static Ui,
     pub title: String,
     pub css: String,
+    pub js: String,
     pub icon: String,
     pub switch_href: String,
 }
@@ -91,6 +92,9 @@ pub struct QuestionView {
 #[template(path = "lesson.html")]
 pub struct LessonPage {
     pub page: Chrome,
+    pub series_slug: String,
+    pub lesson_slug: String,
+    pub kind: &'static str,
     pub series_href: String,
     pub series_title: String,
     pub week_label: String,
@@ -119,6 +123,7 @@ pub struct QuizResultPage {
     pub score: u32,
     pub total: u32,
     pub passed: bool,
+    pub note: &'static str,
     pub results: Vec<ResultView>,
 }
 
@@ -212,4 +217,41 @@ pub struct WelcomeBanner {
     pub welcome: &'static str,
     pub explain: &'static str,
     pub code: String,
+}
+
+pub struct SeriesProgressView {
+    pub title: String,
+    pub href: String,
+    pub current: Option<LessonLink>,
+    pub continue_with: Option<LessonLink>,
+    pub released: usize,
+    pub completed: usize,
+    pub progress_label: String,
+    pub streak_label: String,
+    pub certificate: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "home_learner.html")]
+pub struct LearnerHomePage {
+    pub page: Chrome,
+    pub p: &'static super::i18n_account::ProgressUi,
+    pub nickname: Option<String>,
+    pub mine: Vec<SeriesProgressView>,
+    pub others: Vec<SeriesProgressView>,
+    pub badges: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "certificate.html")]
+pub struct CertificatePage {
+    pub css: String,
+    pub zh: &'static super::i18n_account::ProgressUi,
+    pub en: &'static super::i18n_account::ProgressUi,
+    pub name: String,
+    pub series_zh: String,
+    pub series_en: String,
+    pub lessons: usize,
+    pub date_zh: String,
+    pub date_en: String,
 }

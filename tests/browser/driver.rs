@@ -1,5 +1,12 @@
 //! Headless Chromium through chromedriver, as a phone in WeChat or as an office PC.
 //!
+//! The browser is driven over the W3C WebDriver protocol with `reqwest` (plain HTTP to
+//! chromedriver on 127.0.0.1), not with `fantoccini`: fantoccini's only TLS option here is
+//! rustls, and its `ClientBuilder::rustls()` panics in this crate because rustls is compiled
+//! with both the `ring` (from sqlx) and `aws-lc-rs` (from reqwest) providers and none is
+//! installed as the process default. Chrome DevTools commands go through chromedriver's
+//! `goog/cdp/execute`.
+//!
 //! Each [`Browser`] starts its own `chromedriver --port=N` (in its own process group, killed
 //! with everything it started when the browser is dropped) and a Chromium session with a fresh
 //! profile. A missing or broken chromedriver or Chromium fails the test with a message saying
@@ -11,7 +18,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
 /// The WeChat in-app browser on a mid-range Android phone.
@@ -144,7 +150,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn capabilities(device: Device, profile: &Path) -> fantoccini::wd::Capabilities {
+fn capabilities(device: Device, profile: &Path) -> Value {
     let mut args = vec![
         "--headless=new".to_owned(),
         "--no-sandbox".into(),
@@ -155,6 +161,7 @@ fn capabilities(device: Device, profile: &Path) -> fantoccini::wd::Capabilities 
         "--disable-sync".into(),
         "--no-first-run".into(),
         "--disable-quic".into(),
+        "--no-proxy-server".into(),
         "--lang=zh-CN".into(),
         format!("--user-data-dir={}", profile.display()),
     ];
@@ -183,55 +190,79 @@ fn capabilities(device: Device, profile: &Path) -> fantoccini::wd::Capabilities 
     } else if Path::new("/usr/bin/chromium").exists() {
         options["binary"] = json!("/usr/bin/chromium");
     }
-    let capabilities = json!({
+    json!({
         "browserName": "chrome",
         "pageLoadStrategy": "normal",
         "goog:chromeOptions": options,
-    });
-    match capabilities {
-        Value::Object(map) => map,
-        _ => unreachable!(),
+    })
+}
+
+/// A WebDriver error, as chromedriver reports it.
+#[derive(Debug)]
+pub struct WebDriverError {
+    pub error: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for WebDriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.message)
     }
 }
 
-/// One browser session. Call [`Browser::close`] at the end of a test; on a panic, dropping it
-/// kills chromedriver and Chromium.
+/// The W3C WebDriver key of an element reference.
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One browser session, driven over the W3C WebDriver protocol. Call [`Browser::close`] at the
+/// end of a test; on a panic, dropping it kills chromedriver and Chromium.
 pub struct Browser {
-    pub client: Client,
     pub device: Device,
     http: reqwest::Client,
     session: String,
-    // Declared last: dropped after the client.
+    // Declared last: dropped after everything else.
     driver: ChromeDriver,
+}
+
+/// An element on the page the browser shows.
+pub struct Element<'a> {
+    browser: &'a Browser,
+    id: String,
 }
 
 impl Browser {
     pub async fn launch(device: Device) -> Browser {
         let mut driver = ChromeDriver::start();
         let http = reqwest::Client::builder()
+            .no_proxy()
             .timeout(Duration::from_secs(120))
             .build()
             .expect("http client");
         driver.wait_ready(&http).await;
         let profile = driver.dir.path().join("profile");
-        let client = ClientBuilder::rustls()
-            .expect("TLS roots for the WebDriver client")
-            .capabilities(capabilities(device, &profile))
-            .connect(&driver.url())
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "chromedriver could not start Chromium: {error}\n{INSTALL_HINT}\nchromedriver log:\n{}",
-                    driver.log()
-                )
-            });
-        let session = client
-            .session_id()
-            .await
-            .expect("session id")
-            .expect("a WebDriver session");
+        let created = http
+            .post(format!("{}/session", driver.url()))
+            .json(&json!({ "capabilities": { "alwaysMatch": capabilities(device, &profile) } }))
+            .send()
+            .await;
+        let answer: Result<Value, String> = match created {
+            Ok(response) => response.json().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let session = match &answer {
+            Ok(body) => body["value"]["sessionId"].as_str().map(str::to_owned),
+            Err(_) => None,
+        };
+        let Some(session) = session else {
+            panic!(
+                "chromedriver could not start Chromium: {}\n{INSTALL_HINT}\nchromedriver log:\n{}",
+                match answer {
+                    Ok(body) => body["value"].to_string(),
+                    Err(e) => e,
+                },
+                driver.log()
+            )
+        };
         Browser {
-            client,
             device,
             http,
             session,
@@ -241,21 +272,78 @@ impl Browser {
 
     /// Ends the session (Chromium quits), then stops chromedriver.
     pub async fn close(self) {
-        let Browser { client, driver, .. } = self;
-        let _ = client.close().await;
-        drop(driver);
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.driver.url(), self.session))
+            .send()
+            .await;
+    }
+
+    /// Sends a WebDriver command for this session: `path` is relative to `/session/{id}`.
+    pub async fn command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, WebDriverError> {
+        let url = format!("{}/session/{}{path}", self.driver.url(), self.session);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| WebDriverError {
+            error: "no answer from chromedriver".into(),
+            message: format!("{method} {path}: {e}\nchromedriver log:\n{}", self.driver.log()),
+        })?;
+        let ok = response.status().is_success();
+        let body: Value = response.json().await.map_err(|e| WebDriverError {
+            error: "not JSON".into(),
+            message: e.to_string(),
+        })?;
+        let value = body["value"].clone();
+        if ok {
+            Ok(value)
+        } else {
+            Err(WebDriverError {
+                error: value["error"].as_str().unwrap_or("unknown error").to_owned(),
+                message: value["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            })
+        }
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.command(reqwest::Method::GET, path, None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.command(reqwest::Method::POST, path, Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     pub async fn goto(&self, url: &str) {
-        self.client
-            .goto(url)
-            .await
-            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        self.post("/url", json!({ "url": url })).await;
+    }
+
+    pub async fn title(&self) -> String {
+        self.get("/title").await.as_str().unwrap_or_default().to_owned()
     }
 
     /// The path (and query) of the page the browser shows.
     pub async fn path(&self) -> String {
-        let url = self.client.current_url().await.expect("current url");
+        let url = self.get("/url").await;
+        let url: reqwest::Url = url
+            .as_str()
+            .and_then(|u| u.parse().ok())
+            .unwrap_or_else(|| panic!("a URL: {url}"));
         match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
@@ -277,42 +365,94 @@ impl Browser {
         }
     }
 
-    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
-        match self
-            .client
-            .wait()
-            .at_most(TIMEOUT)
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(element) => element,
-            Err(e) => panic!("no `{css}` on {}: {e}", self.path().await),
+    fn element(&self, found: &Value) -> Element<'_> {
+        Element {
+            browser: self,
+            id: found[ELEMENT_KEY]
+                .as_str()
+                .unwrap_or_else(|| panic!("an element reference: {found}"))
+                .to_owned(),
         }
     }
 
-    pub async fn find_all(&self, css: &str) -> Vec<fantoccini::elements::Element> {
-        self.client
-            .find_all(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("find `{css}`: {e}"))
+    /// The first element matching `css`, waiting for it to appear.
+    pub async fn find(&self, css: &str) -> Element<'_> {
+        let started = Instant::now();
+        loop {
+            match self
+                .command(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({ "using": "css selector", "value": css })),
+                )
+                .await
+            {
+                Ok(found) => return self.element(&found),
+                Err(e) if e.error == "no such element" && started.elapsed() < TIMEOUT => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no `{css}` on {}: {e}", self.path().await),
+            }
+        }
+    }
+
+    /// Every element matching `css` now (maybe none).
+    pub async fn find_all(&self, css: &str) -> Vec<Element<'_>> {
+        let found = self
+            .post(
+                "/elements",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        found
+            .as_array()
+            .expect("a list of elements")
+            .iter()
+            .map(|f| self.element(f))
+            .collect()
     }
 
     /// The visible text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("element text")
+        self.find(css).await.text().await
     }
 
     pub async fn click(&self, css: &str) {
-        if let Err(e) = self.find(css).await.click().await {
-            panic!("click `{css}` on {}: {e}", self.path().await);
-        }
+        self.find(css).await.click().await;
+    }
+
+    /// Runs `script` (a function body; `arguments` holds `args`) in the page, returns its result.
+    pub async fn execute_with(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("run script: {e}\n{script}"))
     }
 
     pub async fn execute(&self, script: &str) -> Value {
-        self.client
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("run script: {e}\n{script}"))
+        self.execute_with(script, vec![]).await
+    }
+
+    /// Prints the page to PDF (WebDriver "Print Page") on A4 with 1 cm margins.
+    pub async fn print_a4(&self) -> Vec<u8> {
+        let pdf = self
+            .post(
+                "/print",
+                json!({
+                    "orientation": "portrait",
+                    "page": { "width": 21.0, "height": 29.7 },
+                    "margin": { "top": 1.0, "bottom": 1.0, "left": 1.0, "right": 1.0 },
+                    "background": true,
+                    "shrinkToFit": true,
+                }),
+            )
+            .await;
+        base64::engine::general_purpose::STANDARD
+            .decode(pdf.as_str().expect("base64 PDF"))
+            .expect("base64 PDF")
     }
 
     /// Runs a Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
@@ -336,7 +476,10 @@ impl Browser {
 
     /// Saves what the screen shows (the first screenful on a phone) as `name`.png.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.client.screenshot().await.expect("screenshot");
+        let png = self.get("/screenshot").await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("base64 screenshot"))
+            .expect("base64 screenshot");
         assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
         let path = screenshot_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("save screenshot");
@@ -409,23 +552,19 @@ return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
     /// natural width of 0).
     pub async fn assert_images_loaded(&self, css: &str) -> usize {
         // Lazy images load once they come near the screen.
-        self.client
-            .execute(
-                "for (const i of document.querySelectorAll(arguments[0])) i.scrollIntoView(); window.scrollTo(0, 0);",
-                vec![json!(css)],
-            )
-            .await
-            .expect("scroll images into view");
+        self.execute_with(
+            "for (const i of document.querySelectorAll(arguments[0])) i.scrollIntoView(); window.scrollTo(0, 0);",
+            vec![json!(css)],
+        )
+        .await;
         let started = Instant::now();
         loop {
             let state = self
-                .client
-                .execute(
+                .execute_with(
                     "return Array.from(document.querySelectorAll(arguments[0])).map(i => [i.getAttribute('src'), i.complete, i.naturalWidth]);",
                     vec![json!(css)],
                 )
-                .await
-                .expect("read images");
+                .await;
             let images = state.as_array().expect("a list").clone();
             assert!(!images.is_empty(), "no `{css}` on {}", self.path().await);
             if images.iter().all(|i| i[1] == json!(true)) {
@@ -441,6 +580,52 @@ return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth,
                 panic!("images still loading after {TIMEOUT:?}: {images:?}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Element<'_> {
+    async fn get(&self, what: &str) -> Value {
+        self.browser
+            .get(&format!("/element/{}/{what}", self.id))
+            .await
+    }
+
+    pub async fn click(&self) {
+        let path = format!("/element/{}/click", self.id);
+        if let Err(e) = self
+            .browser
+            .command(reqwest::Method::POST, &path, Some(json!({})))
+            .await
+        {
+            panic!("click on {}: {e}", self.browser.path().await);
+        }
+    }
+
+    /// Types `text` into the element.
+    pub async fn send_keys(&self, text: &str) {
+        self.browser
+            .post(
+                &format!("/element/{}/value", self.id),
+                json!({ "text": text }),
+            )
+            .await;
+    }
+
+    pub async fn is_selected(&self) -> bool {
+        self.get("selected").await == json!(true)
+    }
+
+    pub async fn text(&self) -> String {
+        self.get("text").await.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// A DOM property as text (`None` when null).
+    pub async fn prop(&self, name: &str) -> Option<String> {
+        match self.get(&format!("property/{name}")).await {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            other => Some(other.to_string()),
         }
     }
 }

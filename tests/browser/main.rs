@@ -67,7 +67,7 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
 
     // Consent is not pre-ticked, and the browser will not send the form without it.
     let accept = phone.find("input[name=accept_policy]").await;
-    assert!(!accept.is_selected().await.unwrap(), "consent is not pre-ticked");
+    assert!(!accept.is_selected().await, "consent is not pre-ticked");
     phone.click("form button[type=submit]").await;
     assert_eq!(
         phone.path().await,
@@ -75,21 +75,17 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
         "the form is not sent without consent"
     );
 
-    accept.click().await.expect("tick consent");
-    assert!(accept.is_selected().await.unwrap());
+    accept.click().await;
+    assert!(accept.is_selected().await);
     let nickname = phone.find("input[name=nickname]").await;
-    nickname.send_keys("小王").await.expect("type a nickname");
-    assert_eq!(
-        nickname.prop("value").await.unwrap().as_deref(),
-        Some("小王")
-    );
+    nickname.send_keys("小王").await;
+    assert_eq!(nickname.prop("value").await.as_deref(), Some("小王"));
     assert!(
         phone
             .find("input[name=audience][value=parents]")
             .await
             .is_selected()
-            .await
-            .unwrap(),
+            .await,
         "the parents' lessons are chosen by default"
     );
     phone.screenshot("join-2-filled").await;
@@ -128,7 +124,6 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
             .await
             .prop("value")
             .await
-            .unwrap()
             .as_deref(),
         Some("小王")
     );
@@ -157,7 +152,7 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
         .goto("data:text/html,<title>off</title><script>document.title='on'</script>")
         .await;
     assert_eq!(
-        phone.client.title().await.unwrap(),
+        phone.title().await,
         "off",
         "page scripts are disabled"
     );
@@ -169,7 +164,7 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
     let captions: Vec<String> = {
         let mut texts = Vec::new();
         for caption in phone.find_all("figure.panel figcaption").await {
-            texts.push(caption.text().await.unwrap());
+            texts.push(caption.text().await);
         }
         texts
     };
@@ -239,12 +234,7 @@ async fn the_poster_prints_to_pdf() {
     assert_eq!(qr_in_png(&screen), join_url);
 
     // Printed: an A4 PDF of one page.
-    let config = fantoccini::wd::PrintConfiguration::builder()
-        .size(fantoccini::wd::PrintSize::A4)
-        .background(true)
-        .build()
-        .expect("print settings");
-    let pdf = pc.client.print(config).await.expect("print to PDF");
+    let pdf = pc.print_a4().await;
     let pdf_path = screenshot_dir().join("poster.pdf");
     std::fs::write(&pdf_path, &pdf).expect("save the PDF");
     assert!(pdf.starts_with(b"%PDF"), "a PDF");
