@@ -1,0 +1,2 @@
+//! Load generator for POST /api/v1/progress/events (written by scripts/bench-events.sh's author).
+fn main() {}
