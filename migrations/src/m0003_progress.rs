@@ -59,6 +59,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        sql::run(manager, "DROP TABLE quiz_attempt; DROP TABLE lesson_progress; DROP TABLE progress_event").await
+        sql::run(
+            manager,
+            "DROP TABLE quiz_attempt; DROP TABLE lesson_progress; DROP TABLE progress_event",
+        )
+        .await
     }
 }

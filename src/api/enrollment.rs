@@ -149,7 +149,11 @@ async fn learner(state: &AppState, req: &Request, changes: bool) -> Result<i64, 
 
 /// The signed-in learner, for a request that changes something: a cookie session must prove
 /// the request is genuine with its CSRF token (header, or `submitted` from the body).
-pub async fn learner_with_csrf(state: &AppState, req: &Request, submitted: Option<&str>) -> Result<i64, ApiError> {
+pub async fn learner_with_csrf(
+    state: &AppState,
+    req: &Request,
+    submitted: Option<&str>,
+) -> Result<i64, ApiError> {
     if auth::uses_cookie_session(req) && !auth::csrf_ok(req, submitted) {
         return Err(ApiError::Forbidden(Json(Problem::new(
             poem::http::StatusCode::FORBIDDEN,

@@ -3,19 +3,30 @@
 
 pub mod enrollment;
 pub mod lessons;
-pub mod progress;
 pub mod problem;
+pub mod progress;
 
 use poem::Route;
 use poem_openapi::OpenApiService;
 
 use crate::settings::Settings;
 
-pub type Service = OpenApiService<(lessons::LessonsApi, enrollment::EnrollmentApi, progress::ProgressApi), ()>;
+pub type Service = OpenApiService<
+    (
+        lessons::LessonsApi,
+        enrollment::EnrollmentApi,
+        progress::ProgressApi,
+    ),
+    (),
+>;
 
 pub fn service(settings: &Settings) -> Service {
     OpenApiService::new(
-        (lessons::LessonsApi, enrollment::EnrollmentApi, progress::ProgressApi),
+        (
+            lessons::LessonsApi,
+            enrollment::EnrollmentApi,
+            progress::ProgressApi,
+        ),
         "Homeward API",
         env!("CARGO_PKG_VERSION"),
     )

@@ -9,8 +9,8 @@ use poem_openapi::{Object, OpenApi, Tags};
 use super::problem::ApiError;
 use crate::domain::progress::Event;
 use crate::error::from_db;
-use crate::services::progress::{self, Incoming, MAX_BATCH, Outcome};
 use crate::services::accounts;
+use crate::services::progress::{self, Incoming, MAX_BATCH, Outcome};
 use crate::startup::AppState;
 
 #[derive(Tags)]
@@ -63,21 +63,36 @@ pub struct BatchResult {
 }
 
 pub fn parse_event(dto: &EventDto) -> Result<Event, String> {
-    let need = |value: Option<f64>, name: &str| value.ok_or_else(|| format!("{} needs `{name}`", dto.kind));
+    let need = |value: Option<f64>, name: &str| {
+        value.ok_or_else(|| format!("{} needs `{name}`", dto.kind))
+    };
     Ok(match dto.kind.as_str() {
         "opened" => Event::Opened,
-        "panel_viewed" => Event::PanelViewed { panel: dto.panel.ok_or("panel_viewed needs `panel`")? },
-        "video_position" => Event::VideoPosition { seconds: need(dto.seconds, "seconds")?, duration: need(dto.duration, "duration")? },
-        "article_read" => Event::ArticleRead { percent: dto.percent.ok_or("article_read needs `percent`")? },
+        "panel_viewed" => Event::PanelViewed {
+            panel: dto.panel.ok_or("panel_viewed needs `panel`")?,
+        },
+        "video_position" => Event::VideoPosition {
+            seconds: need(dto.seconds, "seconds")?,
+            duration: need(dto.duration, "duration")?,
+        },
+        "article_read" => Event::ArticleRead {
+            percent: dto.percent.ok_or("article_read needs `percent`")?,
+        },
         "completed" => Event::Completed,
         other => return Err(format!("unknown kind '{other}'")),
     })
 }
 
 /// Records a batch for the signed-in learner; shared by the API and the beacon endpoint.
-pub async fn record_batch(state: &AppState, learner_id: i64, batch: EventBatch) -> Result<BatchResult, ApiError> {
+pub async fn record_batch(
+    state: &AppState,
+    learner_id: i64,
+    batch: EventBatch,
+) -> Result<BatchResult, ApiError> {
     if batch.events.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!("send at most {MAX_BATCH} events at once")));
+        return Err(ApiError::invalid(format!(
+            "send at most {MAX_BATCH} events at once"
+        )));
     }
     let mut results: Vec<Option<EventResult>> = vec![None; batch.events.len()];
     let mut incoming = Vec::new();
@@ -95,20 +110,36 @@ pub async fn record_batch(state: &AppState, learner_id: i64, batch: EventBatch) 
                 });
             }
             Err(detail) => {
-                results[i] = Some(EventResult { id: dto.id, status: "invalid".into(), code: 422, detail: Some(detail) })
+                results[i] = Some(EventResult {
+                    id: dto.id,
+                    status: "invalid".into(),
+                    code: 422,
+                    detail: Some(detail),
+                })
             }
         }
     }
-    let outcomes = progress::record_events(state, learner_id, incoming).await.map_err(from_db)?;
+    let outcomes = progress::record_events(state, learner_id, incoming)
+        .await
+        .map_err(from_db)?;
     for (position, outcome) in positions.into_iter().zip(outcomes) {
         let (status, code, detail) = match outcome {
             Outcome::Accepted => ("accepted", 200, None),
             Outcome::Duplicate => ("duplicate", 200, None),
-            Outcome::Conflict => ("conflict", 409, Some("this id was sent before with different content".to_owned())),
+            Outcome::Conflict => (
+                "conflict",
+                409,
+                Some("this id was sent before with different content".to_owned()),
+            ),
             Outcome::NotFound => ("not_found", 404, Some("no such released lesson".to_owned())),
             Outcome::Invalid(message) => ("invalid", 422, Some(message)),
         };
-        results[position] = Some(EventResult { id: batch.events[position].id, status: status.into(), code, detail });
+        results[position] = Some(EventResult {
+            id: batch.events[position].id,
+            status: status.into(),
+            code,
+            detail,
+        });
     }
     let results: Vec<EventResult> = results.into_iter().flatten().collect();
     Ok(BatchResult {
@@ -163,21 +194,48 @@ impl ProgressApi {
     /// Records up to 100 events. Each gets its own outcome: a resent event changes nothing,
     /// the same id with other content is a 409 for that event, events for unknown or unreleased
     /// lessons are 404 and stored nowhere. A 200 means the accepted ones are committed.
-    #[oai(path = "/progress/events", method = "post", operation_id = "record_events")]
-    async fn record_events(&self, state: Data<&AppState>, body: Json<EventBatch>, req: &Request) -> Result<Json<BatchResult>, ApiError> {
-        let learner_id = super::enrollment::learner_with_csrf(&state, req, body.0.csrf.as_deref()).await?;
+    #[oai(
+        path = "/progress/events",
+        method = "post",
+        operation_id = "record_events"
+    )]
+    async fn record_events(
+        &self,
+        state: Data<&AppState>,
+        body: Json<EventBatch>,
+        req: &Request,
+    ) -> Result<Json<BatchResult>, ApiError> {
+        let learner_id =
+            super::enrollment::learner_with_csrf(&state, req, body.0.csrf.as_deref()).await?;
         Ok(Json(record_batch(&state, learner_id, body.0).await?))
     }
 
     /// The signed-in learner's progress: per series and lesson, streaks and badges.
     #[oai(path = "/me/progress", method = "get", operation_id = "my_progress")]
-    async fn my_progress(&self, state: Data<&AppState>, req: &Request) -> Result<Json<ProgressOverview>, ApiError> {
+    async fn my_progress(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+    ) -> Result<Json<ProgressOverview>, ApiError> {
         let learner_id = super::enrollment::signed_in(&state, req).await?;
-        let account = accounts::account(&state.db, learner_id).await.map_err(from_db)?
+        let account = accounts::account(&state.db, learner_id)
+            .await
+            .map_err(from_db)?
             .ok_or_else(|| ApiError::not_found("no such learner"))?;
-        let overview = progress::overview(&state, learner_id, account.audience()).await.map_err(from_db)?;
+        let overview = progress::overview(&state, learner_id, account.audience())
+            .await
+            .map_err(from_db)?;
         Ok(Json(ProgressOverview {
-            badges: overview.badges.iter().map(|b| serde_json::to_value(b).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()).collect(),
+            badges: overview
+                .badges
+                .iter()
+                .map(|b| {
+                    serde_json::to_value(b)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
+                .collect(),
             series: overview
                 .series
                 .iter()
@@ -194,7 +252,10 @@ impl ProgressApi {
                         .released
                         .iter()
                         .map(|(l, r)| {
-                            let r = r.clone().unwrap_or(progress::LessonRecord { max_panel: -1, ..Default::default() });
+                            let r = r.clone().unwrap_or(progress::LessonRecord {
+                                max_panel: -1,
+                                ..Default::default()
+                            });
                             LessonProgressDto {
                                 slug: l.slug.clone(),
                                 week: l.week,

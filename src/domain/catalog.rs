@@ -106,8 +106,10 @@ impl SeriesEntry {
         super::schedule::Cadence {
             timezone: self.timezone(),
             first_release: self.first_release,
-            weekday: super::schedule::parse_weekday(&self.release_weekday).unwrap_or(chrono::Weekday::Mon),
-            time: chrono::NaiveTime::parse_from_str(&self.release_time, "%H:%M").unwrap_or_default(),
+            weekday: super::schedule::parse_weekday(&self.release_weekday)
+                .unwrap_or(chrono::Weekday::Mon),
+            time: chrono::NaiveTime::parse_from_str(&self.release_time, "%H:%M")
+                .unwrap_or_default(),
         }
     }
 

@@ -18,7 +18,7 @@ pub enum Event {
 }
 
 /// A learner's progress through one lesson. Every field only ever moves forward.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
     pub opened: bool,
     /// Index of the furthest comic panel seen; -1 for none.
@@ -29,12 +29,22 @@ pub struct Progress {
     pub quiz_passed: bool,
 }
 
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            opened: false,
+            max_panel: -1,
+            video_seconds: 0.0,
+            article_percent: 0,
+            done_pressed: false,
+            quiz_passed: false,
+        }
+    }
+}
+
 impl Progress {
     pub fn new() -> Progress {
-        Progress {
-            max_panel: -1,
-            ..Default::default()
-        }
+        Progress::default()
     }
 
     /// Folds one event in; the order of events never changes the result.
@@ -43,8 +53,12 @@ impl Progress {
         match event {
             Event::Opened => {}
             Event::PanelViewed { panel } => self.max_panel = self.max_panel.max(i64::from(*panel)),
-            Event::VideoPosition { seconds, .. } => self.video_seconds = self.video_seconds.max(*seconds),
-            Event::ArticleRead { percent } => self.article_percent = self.article_percent.max(*percent),
+            Event::VideoPosition { seconds, .. } => {
+                self.video_seconds = self.video_seconds.max(*seconds)
+            }
+            Event::ArticleRead { percent } => {
+                self.article_percent = self.article_percent.max(*percent)
+            }
             Event::Completed => self.done_pressed = true,
         }
     }
@@ -71,7 +85,8 @@ impl LessonShape {
                 progress.done_pressed || progress.max_panel + 1 >= i64::from(self.panels.max(1))
             }
             LessonKind::Video => {
-                self.video_seconds > 0.0 && progress.video_seconds >= VIDEO_DONE_SHARE * self.video_seconds
+                self.video_seconds > 0.0
+                    && progress.video_seconds >= VIDEO_DONE_SHARE * self.video_seconds
             }
             LessonKind::Article => progress.done_pressed || progress.article_percent >= 100,
         }
@@ -85,17 +100,29 @@ impl LessonShape {
     /// Checks an event's numbers against the lesson, so nonsense is refused, not stored.
     pub fn check(&self, event: &Event) -> Result<(), String> {
         match event {
-            Event::PanelViewed { panel } if self.kind != LessonKind::Comic || *panel >= self.panels => {
+            Event::PanelViewed { panel }
+                if self.kind != LessonKind::Comic || *panel >= self.panels =>
+            {
                 Err(format!("panel {panel} does not exist in this lesson"))
             }
-            Event::VideoPosition { .. } if self.kind != LessonKind::Video => Err("this lesson has no video".into()),
+            Event::VideoPosition { .. } if self.kind != LessonKind::Video => {
+                Err("this lesson has no video".into())
+            }
             Event::VideoPosition { seconds, duration }
-                if !seconds.is_finite() || !duration.is_finite() || *seconds < 0.0 || *duration < 0.0 || *seconds > 36_000.0 =>
+                if !seconds.is_finite()
+                    || !duration.is_finite()
+                    || *seconds < 0.0
+                    || *duration < 0.0
+                    || *seconds > 36_000.0 =>
             {
                 Err("seconds and duration must be positive numbers".into())
             }
-            Event::ArticleRead { .. } if self.kind != LessonKind::Article => Err("this lesson is not an article".into()),
-            Event::ArticleRead { percent } if *percent > 100 => Err("percent must be 0 to 100".into()),
+            Event::ArticleRead { .. } if self.kind != LessonKind::Article => {
+                Err("this lesson is not an article".into())
+            }
+            Event::ArticleRead { percent } if *percent > 100 => {
+                Err("percent must be 0 to 100".into())
+            }
             _ => Ok(()),
         }
     }
@@ -105,7 +132,11 @@ impl LessonShape {
 /// lesson. Week `n` runs from `week_starts[n]` to `week_starts[n + 1]` (the series' release
 /// moments, so the boundaries follow its timezone). A current week without a completion yet
 /// does not break the streak; a missed earlier week does.
-pub fn streak(week_starts: &[DateTime<Utc>], completions: &[DateTime<Utc>], now: DateTime<Utc>) -> u32 {
+pub fn streak(
+    week_starts: &[DateTime<Utc>],
+    completions: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+) -> u32 {
     let Some(current) = week_starts.iter().rposition(|start| *start <= now) else {
         return 0;
     };
@@ -140,7 +171,12 @@ pub enum Badge {
     SeriesComplete,
 }
 
-pub fn badges(completed: u32, quizzes_passed: u32, best_streak: u32, series_complete: bool) -> Vec<Badge> {
+pub fn badges(
+    completed: u32,
+    quizzes_passed: u32,
+    best_streak: u32,
+    series_complete: bool,
+) -> Vec<Badge> {
     let mut earned = Vec::new();
     if completed >= 1 {
         earned.push(Badge::FirstLesson);
@@ -173,7 +209,12 @@ mod tests {
     }
 
     fn comic(panels: u32, has_quiz: bool) -> LessonShape {
-        LessonShape { kind: LessonKind::Comic, panels, video_seconds: 0.0, has_quiz }
+        LessonShape {
+            kind: LessonKind::Comic,
+            panels,
+            video_seconds: 0.0,
+            has_quiz,
+        }
     }
 
     #[test]
@@ -191,18 +232,37 @@ mod tests {
 
     #[test]
     fn a_video_is_done_at_ninety_percent() {
-        let shape = LessonShape { kind: LessonKind::Video, panels: 0, video_seconds: 100.0, has_quiz: false };
+        let shape = LessonShape {
+            kind: LessonKind::Video,
+            panels: 0,
+            video_seconds: 100.0,
+            has_quiz: false,
+        };
         let mut p = Progress::new();
-        p.merge(&Event::VideoPosition { seconds: 89.0, duration: 100.0 });
+        p.merge(&Event::VideoPosition {
+            seconds: 89.0,
+            duration: 100.0,
+        });
         p.merge(&Event::Completed);
-        assert!(!shape.is_complete(&p), "pressing done does not replace watching");
-        p.merge(&Event::VideoPosition { seconds: 90.0, duration: 100.0 });
+        assert!(
+            !shape.is_complete(&p),
+            "pressing done does not replace watching"
+        );
+        p.merge(&Event::VideoPosition {
+            seconds: 90.0,
+            duration: 100.0,
+        });
         assert!(shape.is_complete(&p));
     }
 
     #[test]
     fn an_article_is_done_when_read_to_the_end() {
-        let shape = LessonShape { kind: LessonKind::Article, panels: 0, video_seconds: 0.0, has_quiz: false };
+        let shape = LessonShape {
+            kind: LessonKind::Article,
+            panels: 0,
+            video_seconds: 0.0,
+            has_quiz: false,
+        };
         let mut p = Progress::new();
         p.merge(&Event::ArticleRead { percent: 99 });
         assert!(!shape.is_complete(&p));
@@ -222,19 +282,56 @@ mod tests {
 
     #[test]
     fn nonsense_events_are_refused() {
-        assert!(comic(3, false).check(&Event::PanelViewed { panel: 3 }).is_err());
-        assert!(comic(3, false).check(&Event::ArticleRead { percent: 10 }).is_err());
-        let video = LessonShape { kind: LessonKind::Video, panels: 0, video_seconds: 60.0, has_quiz: false };
-        assert!(video.check(&Event::VideoPosition { seconds: f64::NAN, duration: 60.0 }).is_err());
-        assert!(video.check(&Event::VideoPosition { seconds: -1.0, duration: 60.0 }).is_err());
-        assert!(video.check(&Event::VideoPosition { seconds: 30.0, duration: 60.0 }).is_ok());
+        assert!(
+            comic(3, false)
+                .check(&Event::PanelViewed { panel: 3 })
+                .is_err()
+        );
+        assert!(
+            comic(3, false)
+                .check(&Event::ArticleRead { percent: 10 })
+                .is_err()
+        );
+        let video = LessonShape {
+            kind: LessonKind::Video,
+            panels: 0,
+            video_seconds: 60.0,
+            has_quiz: false,
+        };
+        assert!(
+            video
+                .check(&Event::VideoPosition {
+                    seconds: f64::NAN,
+                    duration: 60.0
+                })
+                .is_err()
+        );
+        assert!(
+            video
+                .check(&Event::VideoPosition {
+                    seconds: -1.0,
+                    duration: 60.0
+                })
+                .is_err()
+        );
+        assert!(
+            video
+                .check(&Event::VideoPosition {
+                    seconds: 30.0,
+                    duration: 60.0
+                })
+                .is_ok()
+        );
     }
 
     fn event() -> impl Strategy<Value = Event> {
         prop_oneof![
             Just(Event::Opened),
             (0u32..8).prop_map(|panel| Event::PanelViewed { panel }),
-            (0u32..600).prop_map(|s| Event::VideoPosition { seconds: f64::from(s), duration: 600.0 }),
+            (0u32..600).prop_map(|s| Event::VideoPosition {
+                seconds: f64::from(s),
+                duration: 600.0
+            }),
             (0u32..=100).prop_map(|percent| Event::ArticleRead { percent }),
             Just(Event::Completed),
         ]
@@ -261,17 +358,31 @@ mod tests {
     #[test]
     fn streaks_count_consecutive_release_weeks() {
         // Mondays 20:00 Shanghai = 12:00 UTC.
-        let weeks: Vec<_> = ["2030-01-07T12:00:00Z", "2030-01-14T12:00:00Z", "2030-01-21T12:00:00Z", "2030-01-28T12:00:00Z"]
-            .iter()
-            .map(|w| t(w))
-            .collect();
+        let weeks: Vec<_> = [
+            "2030-01-07T12:00:00Z",
+            "2030-01-14T12:00:00Z",
+            "2030-01-21T12:00:00Z",
+            "2030-01-28T12:00:00Z",
+        ]
+        .iter()
+        .map(|w| t(w))
+        .collect();
         let now = t("2030-01-29T00:00:00Z");
-        let all = [t("2030-01-08T00:00:00Z"), t("2030-01-15T00:00:00Z"), t("2030-01-22T00:00:00Z"), t("2030-01-28T13:00:00Z")];
+        let all = [
+            t("2030-01-08T00:00:00Z"),
+            t("2030-01-15T00:00:00Z"),
+            t("2030-01-22T00:00:00Z"),
+            t("2030-01-28T13:00:00Z"),
+        ];
         assert_eq!(streak(&weeks, &all, now), 4);
         // Not yet this week: the streak still stands.
         assert_eq!(streak(&weeks, &all[..3], now), 3);
         // A missed week breaks it.
-        let missed = [t("2030-01-08T00:00:00Z"), t("2030-01-22T00:00:00Z"), t("2030-01-28T13:00:00Z")];
+        let missed = [
+            t("2030-01-08T00:00:00Z"),
+            t("2030-01-22T00:00:00Z"),
+            t("2030-01-28T13:00:00Z"),
+        ];
         assert_eq!(streak(&weeks, &missed, now), 2);
         assert_eq!(streak(&weeks, &[], now), 0);
     }
@@ -282,7 +393,18 @@ mod tests {
         let now = t("2030-01-15T00:00:00Z");
         // Monday 19:59 Shanghai is still week 1; 20:00 is week 2.
         assert_eq!(streak(&weeks, &[t("2030-01-14T11:59:00Z")], now), 1);
-        assert_eq!(streak(&weeks, &[t("2030-01-14T11:59:00Z"), t("2030-01-14T12:00:00Z")], now), 2);
-        assert_eq!(streak(&weeks, &[t("2030-01-07T11:00:00Z")], now), 0, "before week 1 counts for nothing");
+        assert_eq!(
+            streak(
+                &weeks,
+                &[t("2030-01-14T11:59:00Z"), t("2030-01-14T12:00:00Z")],
+                now
+            ),
+            2
+        );
+        assert_eq!(
+            streak(&weeks, &[t("2030-01-07T11:00:00Z")], now),
+            0,
+            "before week 1 counts for nothing"
+        );
     }
 }

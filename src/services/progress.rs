@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, Statement, TransactionTrait, Value,
+};
 use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::LessonEntry;
@@ -57,8 +59,14 @@ pub fn shape(lesson: &LessonEntry, content: &LessonContent) -> LessonShape {
     }
 }
 
-fn canonical(lesson_id: i64, event: &Event, client_time: Option<DateTime<Utc>>) -> (String, String) {
-    let payload = serde_json::json!({"lesson_id": lesson_id, "event": event, "client_time": client_time}).to_string();
+fn canonical(
+    lesson_id: i64,
+    event: &Event,
+    client_time: Option<DateTime<Utc>>,
+) -> (String, String) {
+    let payload =
+        serde_json::json!({"lesson_id": lesson_id, "event": event, "client_time": client_time})
+            .to_string();
     let hash = hex::encode(Sha256::digest(payload.as_bytes()));
     (payload, hash)
 }
@@ -72,7 +80,10 @@ fn greatest(backend: DbBackend) -> &'static str {
 
 /// `$1, $2, …` placeholders for `count` values starting after `offset`.
 fn placeholders(offset: usize, count: usize) -> String {
-    (offset + 1..=offset + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (offset + 1..=offset + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 struct Checked {
@@ -83,21 +94,27 @@ struct Checked {
 }
 
 /// Records a batch for one learner in one transaction and reports each event's outcome.
-pub async fn record_events(state: &AppState, learner_id: i64, batch: Vec<Incoming>) -> anyhow::Result<Vec<Outcome>> {
+pub async fn record_events(
+    state: &AppState,
+    learner_id: i64,
+    batch: Vec<Incoming>,
+) -> anyhow::Result<Vec<Outcome>> {
     let now = state.clock.now();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; batch.len()];
     let mut shapes: HashMap<i64, (LessonShape, LessonEntry)> = HashMap::new();
     let mut checked: Vec<Checked> = Vec::new();
     let mut seen: HashMap<uuid::Uuid, (usize, String)> = HashMap::new();
     for (index, incoming) in batch.iter().enumerate() {
-        let Some(visible) = lessons::visible_lesson(state, &incoming.series, &incoming.lesson).await? else {
+        let Some(visible) =
+            lessons::visible_lesson(state, &incoming.series, &incoming.lesson).await?
+        else {
             outcomes[index] = Some(Outcome::NotFound);
             continue;
         };
         let lesson = visible.lesson().clone();
-        if !shapes.contains_key(&lesson.id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = shapes.entry(lesson.id) {
             let content = lessons::lesson_content(state, &lesson).await?;
-            shapes.insert(lesson.id, (shape(&lesson, &content), lesson.clone()));
+            slot.insert((shape(&lesson, &content), lesson.clone()));
         }
         let (lesson_shape, _) = &shapes[&lesson.id];
         if let Err(message) = lesson_shape.check(&incoming.event) {
@@ -108,11 +125,20 @@ pub async fn record_events(state: &AppState, learner_id: i64, batch: Vec<Incomin
         let (payload, hash) = canonical(lesson.id, &incoming.event, client_time);
         // The same id twice in one batch: the first counts.
         if let Some((_, first_hash)) = seen.get(&incoming.client_id) {
-            outcomes[index] = Some(if *first_hash == hash { Outcome::Duplicate } else { Outcome::Conflict });
+            outcomes[index] = Some(if *first_hash == hash {
+                Outcome::Duplicate
+            } else {
+                Outcome::Conflict
+            });
             continue;
         }
         seen.insert(incoming.client_id, (index, hash.clone()));
-        checked.push(Checked { index, lesson_id: lesson.id, payload, hash });
+        checked.push(Checked {
+            index,
+            lesson_id: lesson.id,
+            payload,
+            hash,
+        });
     }
 
     if !checked.is_empty() {
@@ -152,7 +178,10 @@ pub async fn record_events(state: &AppState, learner_id: i64, batch: Vec<Incomin
             .filter(|c| !inserted.contains(&batch[c.index].client_id.to_string()))
             .collect();
         if !earlier.is_empty() {
-            let ids: Vec<Value> = earlier.iter().map(|c| batch[c.index].client_id.to_string().into()).collect();
+            let ids: Vec<Value> = earlier
+                .iter()
+                .map(|c| batch[c.index].client_id.to_string().into())
+                .collect();
             let sql = format!(
                 "SELECT client_id, payload_hash FROM progress_event WHERE learner_id = $1 AND client_id IN ({})",
                 placeholders(1, ids.len())
@@ -163,11 +192,20 @@ pub async fn record_events(state: &AppState, learner_id: i64, batch: Vec<Incomin
                 .query_all_raw(Statement::from_sql_and_values(backend, sql, params))
                 .await?
                 .iter()
-                .filter_map(|row| Some((row.try_get::<String>("", "client_id").ok()?, row.try_get::<String>("", "payload_hash").ok()?)))
+                .filter_map(|row| {
+                    Some((
+                        row.try_get::<String>("", "client_id").ok()?,
+                        row.try_get::<String>("", "payload_hash").ok()?,
+                    ))
+                })
                 .collect();
             for item in earlier {
                 let same = stored.get(&batch[item.index].client_id.to_string()) == Some(&item.hash);
-                outcomes[item.index] = Some(if same { Outcome::Duplicate } else { Outcome::Conflict });
+                outcomes[item.index] = Some(if same {
+                    Outcome::Duplicate
+                } else {
+                    Outcome::Conflict
+                });
             }
         }
         // 3. Merge the new events into each lesson's progress.
@@ -176,16 +214,30 @@ pub async fn record_events(state: &AppState, learner_id: i64, batch: Vec<Incomin
             if outcomes[item.index].is_some() {
                 continue;
             }
-            deltas.entry(item.lesson_id).or_insert_with(Progress::new).merge(&batch[item.index].event);
+            deltas
+                .entry(item.lesson_id)
+                .or_default()
+                .merge(&batch[item.index].event);
             outcomes[item.index] = Some(Outcome::Accepted);
         }
         for (lesson_id, delta) in deltas {
             let merged = upsert_progress(&txn, learner_id, lesson_id, &delta, None, now).await?;
-            complete_if_done(&txn, learner_id, lesson_id, &shapes[&lesson_id].0, &merged, now).await?;
+            complete_if_done(
+                &txn,
+                learner_id,
+                lesson_id,
+                &shapes[&lesson_id].0,
+                &merged,
+                now,
+            )
+            .await?;
         }
         txn.commit().await?;
     }
-    Ok(outcomes.into_iter().map(|o| o.unwrap_or(Outcome::NotFound)).collect())
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::NotFound))
+        .collect())
 }
 
 fn event_kind(event: &Event) -> &'static str {
@@ -260,14 +312,22 @@ async fn upsert_progress(
         .await?
         .ok_or_else(|| anyhow::anyhow!("upsert returned nothing"))?;
     let merged = Progress {
-        opened: row.try_get::<Option<DateTime<Utc>>>("", "first_opened_at")?.is_some(),
-        max_panel: row.try_get::<i64>("", "max_panel").or_else(|_| row.try_get::<i32>("", "max_panel").map(i64::from))?,
+        opened: row
+            .try_get::<Option<DateTime<Utc>>>("", "first_opened_at")?
+            .is_some(),
+        max_panel: row
+            .try_get::<i64>("", "max_panel")
+            .or_else(|_| row.try_get::<i32>("", "max_panel").map(i64::from))?,
         video_seconds: row.try_get::<f64>("", "video_seconds")?,
         article_percent: row.try_get::<i32>("", "article_percent")?.max(0) as u32,
         done_pressed: row.try_get::<bool>("", "done_pressed")?,
-        quiz_passed: row.try_get::<Option<DateTime<Utc>>>("", "quiz_passed_at")?.is_some(),
+        quiz_passed: row
+            .try_get::<Option<DateTime<Utc>>>("", "quiz_passed_at")?
+            .is_some(),
     };
-    let completed = row.try_get::<Option<DateTime<Utc>>>("", "completed_at")?.is_some();
+    let completed = row
+        .try_get::<Option<DateTime<Utc>>>("", "completed_at")?
+        .is_some();
     Ok((merged, completed))
 }
 
@@ -293,31 +353,59 @@ async fn complete_if_done(
 }
 
 /// Records that an enrolled learner opened a lesson page (works without JavaScript).
-pub async fn record_open(state: &AppState, learner_id: i64, lesson: &LessonEntry, content: &LessonContent) -> anyhow::Result<()> {
+pub async fn record_open(
+    state: &AppState,
+    learner_id: i64,
+    lesson: &LessonEntry,
+    content: &LessonContent,
+) -> anyhow::Result<()> {
     let mut delta = Progress::new();
     delta.merge(&Event::Opened);
     let txn = state.db.begin().await?;
     let now = state.clock.now();
     let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, None, now).await?;
-    complete_if_done(&txn, learner_id, lesson.id, &shape(lesson, content), &merged, now).await?;
+    complete_if_done(
+        &txn,
+        learner_id,
+        lesson.id,
+        &shape(lesson, content),
+        &merged,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// Records "done" pressed at the end of a lesson (the form without JavaScript).
-pub async fn record_done(state: &AppState, learner_id: i64, lesson: &LessonEntry, content: &LessonContent) -> anyhow::Result<()> {
+pub async fn record_done(
+    state: &AppState,
+    learner_id: i64,
+    lesson: &LessonEntry,
+    content: &LessonContent,
+) -> anyhow::Result<()> {
     let mut delta = Progress::new();
     delta.merge(&Event::Completed);
     if lesson.kind == LessonKind::Comic {
         // Reaching the button means scrolling past every panel.
         if let LessonBody::Comic { panels } = &content.body {
-            delta.merge(&Event::PanelViewed { panel: panels.len().saturating_sub(1) as u32 });
+            delta.merge(&Event::PanelViewed {
+                panel: panels.len().saturating_sub(1) as u32,
+            });
         }
     }
     let txn = state.db.begin().await?;
     let now = state.clock.now();
     let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, None, now).await?;
-    complete_if_done(&txn, learner_id, lesson.id, &shape(lesson, content), &merged, now).await?;
+    complete_if_done(
+        &txn,
+        learner_id,
+        lesson.id,
+        &shape(lesson, content),
+        &merged,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -349,9 +437,20 @@ pub async fn record_attempt(
     .await?;
     let mut delta = Progress::new();
     delta.merge(&Event::Opened);
-    let quiz = QuizDelta { score: grade.score as i32, passed: grade.passed };
+    let quiz = QuizDelta {
+        score: grade.score as i32,
+        passed: grade.passed,
+    };
     let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, Some(quiz), now).await?;
-    complete_if_done(&txn, learner_id, lesson.id, &shape(lesson, content), &merged, now).await?;
+    complete_if_done(
+        &txn,
+        learner_id,
+        lesson.id,
+        &shape(lesson, content),
+        &merged,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -372,7 +471,10 @@ pub struct LessonRecord {
 }
 
 /// Every lesson record of a learner, by lesson id.
-pub async fn records(state: &AppState, learner_id: i64) -> anyhow::Result<HashMap<i64, LessonRecord>> {
+pub async fn records(
+    state: &AppState,
+    learner_id: i64,
+) -> anyhow::Result<HashMap<i64, LessonRecord>> {
     let rows = state
         .db
         .query_all_raw(Statement::from_sql_and_values(
@@ -385,7 +487,9 @@ pub async fn records(state: &AppState, learner_id: i64) -> anyhow::Result<HashMa
     let mut map = HashMap::new();
     for row in rows {
         let int = |name: &str| -> anyhow::Result<i64> {
-            Ok(row.try_get::<i64>("", name).or_else(|_| row.try_get::<i32>("", name).map(i64::from))?)
+            Ok(row
+                .try_get::<i64>("", name)
+                .or_else(|_| row.try_get::<i32>("", name).map(i64::from))?)
         };
         let opt_int = |name: &str| -> anyhow::Result<Option<i32>> {
             Ok(row
@@ -433,13 +537,18 @@ pub struct Overview {
 }
 
 /// The learner's progress in every series that has lessons out, their own audience's first.
-pub async fn overview(state: &AppState, learner_id: i64, audience: crate::domain::Audience) -> anyhow::Result<Overview> {
+pub async fn overview(
+    state: &AppState,
+    learner_id: i64,
+    audience: crate::domain::Audience,
+) -> anyhow::Result<Overview> {
     use crate::domain::LessonStatus;
     let catalog = lessons::catalog(state).await?;
     let records = records(state, learner_id).await?;
     let now = state.clock.now();
     let mut series: Vec<SeriesProgress> = Vec::new();
-    let (mut completed_total, mut quizzes_passed, mut best_streak, mut any_finished) = (0u32, 0u32, 0u32, false);
+    let (mut completed_total, mut quizzes_passed, mut best_streak, mut any_finished) =
+        (0u32, 0u32, 0u32, false);
     for entry in &catalog.series {
         let released: Vec<(LessonEntry, Option<LessonRecord>)> = entry
             .released(now)
@@ -449,12 +558,20 @@ pub async fn overview(state: &AppState, learner_id: i64, audience: crate::domain
         if released.is_empty() {
             continue;
         }
-        let completions: Vec<DateTime<Utc>> = released.iter().filter_map(|(_, r)| r.as_ref()?.completed_at).collect();
+        let completions: Vec<DateTime<Utc>> = released
+            .iter()
+            .filter_map(|(_, r)| r.as_ref()?.completed_at)
+            .collect();
         let streak = crate::domain::progress::streak(&entry.week_starts(now), &completions, now);
-        let published: Vec<&LessonEntry> = entry.lessons.iter().filter(|l| l.status == LessonStatus::Published).collect();
+        let published: Vec<&LessonEntry> = entry
+            .lessons
+            .iter()
+            .filter(|l| l.status == LessonStatus::Published)
+            .collect();
         let finished_at = if !published.is_empty()
-            && published.iter().all(|l| l.is_visible(now) && records.get(&l.id).is_some_and(|r| r.completed_at.is_some()))
-        {
+            && published.iter().all(|l| {
+                l.is_visible(now) && records.get(&l.id).is_some_and(|r| r.completed_at.is_some())
+            }) {
             completions.iter().max().copied()
         } else {
             None
@@ -463,10 +580,17 @@ pub async fn overview(state: &AppState, learner_id: i64, audience: crate::domain
             .iter()
             .filter(|(_, r)| r.as_ref().is_some_and(|r| r.completed_at.is_none()))
             .max_by_key(|(_, r)| r.as_ref().and_then(|r| r.updated_at))
-            .or_else(|| released.iter().find(|(_, r)| r.as_ref().is_none_or(|r| r.completed_at.is_none())))
+            .or_else(|| {
+                released
+                    .iter()
+                    .find(|(_, r)| r.as_ref().is_none_or(|r| r.completed_at.is_none()))
+            })
             .map(|(l, _)| l.clone());
         completed_total += completions.len() as u32;
-        quizzes_passed += released.iter().filter(|(_, r)| r.as_ref().is_some_and(|r| r.quiz_passed_at.is_some())).count() as u32;
+        quizzes_passed += released
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_some_and(|r| r.quiz_passed_at.is_some()))
+            .count() as u32;
         best_streak = best_streak.max(streak);
         any_finished |= finished_at.is_some();
         series.push(SeriesProgress {
@@ -482,6 +606,11 @@ pub async fn overview(state: &AppState, learner_id: i64, audience: crate::domain
     series.sort_by_key(|s| (s.series.audience != audience, s.series.order));
     Ok(Overview {
         series,
-        badges: crate::domain::progress::badges(completed_total, quizzes_passed, best_streak, any_finished),
+        badges: crate::domain::progress::badges(
+            completed_total,
+            quizzes_passed,
+            best_streak,
+            any_finished,
+        ),
     })
 }

@@ -61,10 +61,13 @@ fn lesson_link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang) -> Lesson
 
 #[handler]
 pub async fn home_page(state: Data<&AppState>, lang: Lang, req: &poem::Request) -> PageResult {
-    if let Some(learner_id) = super::auth::current_learner(&state, req).await.map_err(from_db)? {
-        if let Some(page) = super::progress::learner_home(&state, lang, learner_id).await? {
-            return Ok(html(page));
-        }
+    let learner = super::auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?;
+    if let Some(learner_id) = learner
+        && let Some(page) = super::progress::learner_home(&state, lang, learner_id).await?
+    {
+        return Ok(html(page));
     }
     let catalog = lessons::catalog(&state).await.map_err(from_db)?;
     let now = state.clock.now();
@@ -147,28 +150,47 @@ pub async fn lesson_page(
     .await
     .map_err(from_db)?;
     // The page is shared by everyone; what belongs to this learner is put in afterwards.
-    let Some(learner_id) = super::auth::current_learner(&state, req).await.map_err(from_db)? else {
+    let Some(learner_id) = super::auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?
+    else {
         return Ok(html(page));
     };
-    let content = lessons::lesson_content(&state, visible.lesson()).await.map_err(from_db)?;
+    let content = lessons::lesson_content(&state, visible.lesson())
+        .await
+        .map_err(from_db)?;
     crate::services::progress::record_open(&state, learner_id, visible.lesson(), &content)
         .await
         .map_err(from_db)?;
     let (csrf, new_csrf) = super::auth::csrf_token(req);
-    let mut page = super::progress::personalise(&state, &page, learner_id, visible.lesson(), &csrf, lang).await?;
+    let mut page =
+        super::progress::personalise(&state, &page, learner_id, visible.lesson(), &csrf, lang)
+            .await?;
     let mut cookies = Vec::new();
     if new_csrf {
-        cookies.push(super::auth::set_cookie(&state, super::auth::CSRF_COOKIE, &csrf, super::auth::YEAR));
+        cookies.push(super::auth::set_cookie(
+            &state,
+            super::auth::CSRF_COOKIE,
+            &csrf,
+            super::auth::YEAR,
+        ));
     }
     if super::auth::cookie(req, super::auth::FLASH_COOKIE) == Some("joined")
         && let Some(banner) = welcome_banner(&state, req, lang).await?
     {
         page = page.replacen("<!--hw:banner-->", &banner, 1);
-        cookies.push(super::auth::set_cookie(&state, super::auth::FLASH_COOKIE, "", 0));
+        cookies.push(super::auth::set_cookie(
+            &state,
+            super::auth::FLASH_COOKIE,
+            "",
+            0,
+        ));
     }
     let mut response = html(page);
     for cookie in cookies {
-        response.headers_mut().append(header::SET_COOKIE, cookie.parse().expect("cookie"));
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookie.parse().expect("cookie"));
     }
     Ok(response)
 }
@@ -304,21 +326,35 @@ pub async fn quiz_answer(
         .await
         .map_err(from_db)?;
     let quiz = content.quiz.clone().ok_or(AppError::NotFound)?;
-    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.clone());
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone());
     let fields: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != "csrf").collect();
     let answers = answers_from_form(&fields)?;
     let grade = quiz
         .grade(&answers)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let learner = super::auth::current_learner(&state, req).await.map_err(from_db)?;
+    let learner = super::auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?;
     let note = match learner {
         Some(learner_id) => {
             if !super::auth::csrf_ok(req, csrf.as_deref()) {
-                return Err(AppError::BadRequest("the form has expired; please reload the lesson".into()));
+                return Err(AppError::BadRequest(
+                    "the form has expired; please reload the lesson".into(),
+                ));
             }
-            crate::services::progress::record_attempt(&state, learner_id, visible.lesson(), &content, &answers, &grade)
-                .await
-                .map_err(from_db)?;
+            crate::services::progress::record_attempt(
+                &state,
+                learner_id,
+                visible.lesson(),
+                &content,
+                &answers,
+                &grade,
+            )
+            .await
+            .map_err(from_db)?;
             super::i18n_account::progress_ui(lang).recorded_note
         }
         None => super::i18n_account::progress_ui(lang).join_invite,

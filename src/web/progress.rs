@@ -11,8 +11,8 @@ use super::i18n::{kind_label, ui};
 use super::i18n_account::{PROGRESS_EN, PROGRESS_ZH, badge_label, progress_ui};
 use super::pages::{chrome, find_visible, html, render};
 use super::views::{CertificatePage, LearnerHomePage, LessonLink, SeriesProgressView};
-use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::domain::Lang;
+use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::error::{AppError, from_db};
 use crate::services::{accounts, lessons, progress};
 use crate::startup::AppState;
@@ -32,9 +32,20 @@ struct DoneForm<'a> {
 
 /// Puts the learner's own parts into a shared lesson page: the script's state (with the CSRF
 /// token), the quiz form's token, and the "done" button or the completed mark.
-pub async fn personalise(state: &AppState, page: &str, learner_id: i64, lesson: &LessonEntry, csrf: &str, lang: Lang) -> Result<String, AppError> {
-    let records = progress::records(state, learner_id).await.map_err(from_db)?;
-    let completed = records.get(&lesson.id).is_some_and(|r| r.completed_at.is_some());
+pub async fn personalise(
+    state: &AppState,
+    page: &str,
+    learner_id: i64,
+    lesson: &LessonEntry,
+    csrf: &str,
+    lang: Lang,
+) -> Result<String, AppError> {
+    let records = progress::records(state, learner_id)
+        .await
+        .map_err(from_db)?;
+    let completed = records
+        .get(&lesson.id)
+        .is_some_and(|r| r.completed_at.is_some());
     let p = progress_ui(lang);
     let series = page
         .split("data-series=\"")
@@ -51,10 +62,15 @@ pub async fn personalise(state: &AppState, page: &str, learner_id: i64, lesson: 
     .render()
     .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
     // The token is URL-safe base64, so it needs no escaping in HTML or JSON.
-    let state_json = format!(r#"<script type="application/json" id="hw-state">{{"csrf":"{csrf}"}}</script>"#);
+    let state_json =
+        format!(r#"<script type="application/json" id="hw-state">{{"csrf":"{csrf}"}}</script>"#);
     Ok(page
         .replacen("<!--hw:learner-->", &state_json, 1)
-        .replacen("<!--hw:csrf-->", &format!(r#"<input type="hidden" name="csrf" value="{csrf}">"#), 1)
+        .replacen(
+            "<!--hw:csrf-->",
+            &format!(r#"<input type="hidden" name="csrf" value="{csrf}">"#),
+            1,
+        )
         .replacen("<!--hw:done-->", &done_form, 1))
 }
 
@@ -66,28 +82,55 @@ pub async fn mark_done(
     Form(fields): Form<Vec<(String, String)>>,
     req: &Request,
 ) -> Result<Response, AppError> {
-    let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str());
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
     let visible = find_visible(&state, &series, &lesson).await?;
-    let learner_id = auth::current_learner(&state, req).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
+    let learner_id = auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
     if !auth::csrf_ok(req, csrf) {
-        return Err(AppError::BadRequest("the form has expired; please reload the lesson".into()));
+        return Err(AppError::BadRequest(
+            "the form has expired; please reload the lesson".into(),
+        ));
     }
-    let content = lessons::lesson_content(&state, visible.lesson()).await.map_err(from_db)?;
-    progress::record_done(&state, learner_id, visible.lesson(), &content).await.map_err(from_db)?;
-    let target = if content.quiz.is_some() { format!("/s/{series}/{lesson}#quiz") } else { "/".to_owned() };
-    Ok(Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, target).finish())
+    let content = lessons::lesson_content(&state, visible.lesson())
+        .await
+        .map_err(from_db)?;
+    progress::record_done(&state, learner_id, visible.lesson(), &content)
+        .await
+        .map_err(from_db)?;
+    let target = if content.quiz.is_some() {
+        format!("/s/{series}/{lesson}#quiz")
+    } else {
+        "/".to_owned()
+    };
+    Ok(Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, target)
+        .finish())
 }
 
 /// `navigator.sendBeacon` cannot set headers or a JSON type: the same batch as the API, sent as
 /// text with the CSRF token inside.
 #[handler]
-pub async fn beacon(state: Data<&AppState>, body: String, req: &Request) -> Result<Response, AppError> {
+pub async fn beacon(
+    state: Data<&AppState>,
+    body: String,
+    req: &Request,
+) -> Result<Response, AppError> {
     let batch: crate::api::progress::EventBatch = {
-        let value: serde_json::Value = serde_json::from_str(&body).map_err(|_| AppError::BadRequest("not JSON".into()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&body).map_err(|_| AppError::BadRequest("not JSON".into()))?;
         poem_openapi::types::ParseFromJSON::parse_from_json(Some(value))
             .map_err(|_| AppError::BadRequest("not an event batch".into()))?
     };
-    let learner_id = auth::current_learner(&state, req).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
+    let learner_id = auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
     if !auth::csrf_ok(req, batch.csrf.as_deref()) {
         return Err(AppError::BadRequest("missing or wrong csrf".into()));
     }
@@ -108,11 +151,20 @@ fn link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang) -> LessonLink {
 }
 
 /// The home page of an enrolled learner; `None` if the session's learner is gone.
-pub async fn learner_home(state: &AppState, lang: Lang, learner_id: i64) -> Result<Option<String>, AppError> {
-    let Some(account) = accounts::account(&state.db, learner_id).await.map_err(from_db)? else {
+pub async fn learner_home(
+    state: &AppState,
+    lang: Lang,
+    learner_id: i64,
+) -> Result<Option<String>, AppError> {
+    let Some(account) = accounts::account(&state.db, learner_id)
+        .await
+        .map_err(from_db)?
+    else {
         return Ok(None);
     };
-    let overview = progress::overview(state, learner_id, account.audience()).await.map_err(from_db)?;
+    let overview = progress::overview(state, learner_id, account.audience())
+        .await
+        .map_err(from_db)?;
     let p = progress_ui(lang);
     let views: Vec<(bool, SeriesProgressView)> = overview
         .series
@@ -134,8 +186,14 @@ pub async fn learner_home(state: &AppState, lang: Lang, learner_id: i64) -> Resu
                     .done_of_released
                     .replace("{done}", &s.completed.to_string())
                     .replace("{released}", &s.released.len().to_string()),
-                streak_label: if s.streak > 0 { p.streak.replace("{n}", &s.streak.to_string()) } else { p.streak_none.to_owned() },
-                certificate: s.finished_at.map(|_| format!("/s/{}/certificate", s.series.slug)),
+                streak_label: if s.streak > 0 {
+                    p.streak.replace("{n}", &s.streak.to_string())
+                } else {
+                    p.streak_none.to_owned()
+                },
+                certificate: s
+                    .finished_at
+                    .map(|_| format!("/s/{}/certificate", s.series.slug)),
             };
             (mine, view)
         })
@@ -147,18 +205,38 @@ pub async fn learner_home(state: &AppState, lang: Lang, learner_id: i64) -> Resu
         nickname: account.learner.nickname.clone(),
         mine: mine.into_iter().map(|(_, v)| v).collect(),
         others: others.into_iter().map(|(_, v)| v).collect(),
-        badges: overview.badges.iter().map(|b| badge_label(*b, lang)).collect(),
+        badges: overview
+            .badges
+            .iter()
+            .map(|b| badge_label(*b, lang))
+            .collect(),
     };
     Ok(Some(render(&page)?))
 }
 
 /// A printable, bilingual certificate once every lesson of a series is complete.
 #[handler]
-pub async fn certificate(state: Data<&AppState>, Path(series): Path<String>, req: &Request) -> Result<Response, AppError> {
-    let learner_id = auth::current_learner(&state, req).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
-    let account = accounts::account(&state.db, learner_id).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
-    let overview = progress::overview(&state, learner_id, account.audience()).await.map_err(from_db)?;
-    let finished = overview.series.iter().find(|s| s.series.slug == series).ok_or(AppError::NotFound)?;
+pub async fn certificate(
+    state: Data<&AppState>,
+    Path(series): Path<String>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let learner_id = auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    let account = accounts::account(&state.db, learner_id)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    let overview = progress::overview(&state, learner_id, account.audience())
+        .await
+        .map_err(from_db)?;
+    let finished = overview
+        .series
+        .iter()
+        .find(|s| s.series.slug == series)
+        .ok_or(AppError::NotFound)?;
     let finished_at = finished.finished_at.ok_or(AppError::NotFound)?;
     let tz = finished.series.timezone();
     let local = finished_at.with_timezone(&tz);
@@ -166,7 +244,11 @@ pub async fn certificate(state: Data<&AppState>, Path(series): Path<String>, req
         css: state.assets.url("app.css").to_owned(),
         zh: &PROGRESS_ZH,
         en: &PROGRESS_EN,
-        name: account.learner.nickname.clone().unwrap_or_else(|| format!("{} / {}", PROGRESS_ZH.learner, PROGRESS_EN.learner)),
+        name: account
+            .learner
+            .nickname
+            .clone()
+            .unwrap_or_else(|| format!("{} / {}", PROGRESS_ZH.learner, PROGRESS_EN.learner)),
         series_zh: finished.series.title.zh.clone(),
         series_en: finished.series.title.en.clone(),
         lessons: finished.released.len(),

@@ -13,5 +13,6 @@ mod migrations;
 mod openapi;
 mod ops;
 mod pages;
+mod progress;
 mod sample_content;
 mod visibility;

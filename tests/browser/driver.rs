@@ -293,7 +293,10 @@ impl Browser {
         }
         let response = request.send().await.map_err(|e| WebDriverError {
             error: "no answer from chromedriver".into(),
-            message: format!("{method} {path}: {e}\nchromedriver log:\n{}", self.driver.log()),
+            message: format!(
+                "{method} {path}: {e}\nchromedriver log:\n{}",
+                self.driver.log()
+            ),
         })?;
         let ok = response.status().is_success();
         let body: Value = response.json().await.map_err(|e| WebDriverError {
@@ -305,7 +308,10 @@ impl Browser {
             Ok(value)
         } else {
             Err(WebDriverError {
-                error: value["error"].as_str().unwrap_or("unknown error").to_owned(),
+                error: value["error"]
+                    .as_str()
+                    .unwrap_or("unknown error")
+                    .to_owned(),
                 message: value["message"]
                     .as_str()
                     .unwrap_or_default()
@@ -334,7 +340,11 @@ impl Browser {
     }
 
     pub async fn title(&self) -> String {
-        self.get("/title").await.as_str().unwrap_or_default().to_owned()
+        self.get("/title")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The path (and query) of the page the browser shows.
@@ -617,7 +627,11 @@ impl Element<'_> {
     }
 
     pub async fn text(&self) -> String {
-        self.get("text").await.as_str().unwrap_or_default().to_owned()
+        self.get("text")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// A DOM property as text (`None` when null).

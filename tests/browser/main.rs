@@ -47,7 +47,10 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
 
     let agent = phone.execute("return navigator.userAgent;").await;
     assert!(
-        agent.as_str().unwrap_or_default().contains("MicroMessenger"),
+        agent
+            .as_str()
+            .unwrap_or_default()
+            .contains("MicroMessenger"),
         "the phone browses as WeChat: {agent}"
     );
 
@@ -146,16 +149,15 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
 
     // Turn off the pages' JavaScript, and check that it is off.
     phone
-        .cdp("Emulation.setScriptExecutionDisabled", json!({ "value": true }))
+        .cdp(
+            "Emulation.setScriptExecutionDisabled",
+            json!({ "value": true }),
+        )
         .await;
     phone
         .goto("data:text/html,<title>off</title><script>document.title='on'</script>")
         .await;
-    assert_eq!(
-        phone.title().await,
-        "off",
-        "page scripts are disabled"
-    );
+    assert_eq!(phone.title().await, "off", "page scripts are disabled");
 
     // A comic: every panel drawn, with its caption.
     phone.goto(&app.url("/s/family/first-comic")).await;
