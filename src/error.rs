@@ -14,6 +14,11 @@ use crate::web::views::ErrorPage;
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Staff pages without a staff session: go and sign in, then come back to this path.
+    #[error("sign in first")]
+    SignIn(String),
+    #[error("not allowed")]
+    Forbidden,
     #[error("{0}")]
     BadRequest(String),
     #[error("too many attempts; try again in {0} seconds")]
@@ -30,6 +35,8 @@ impl ResponseError for AppError {
     fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::SignIn(_) => StatusCode::SEE_OTHER,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -41,6 +48,13 @@ impl ResponseError for AppError {
     fn as_response(&self) -> Response {
         if let AppError::Internal(error) = self {
             tracing::error!(error = format!("{error:#}"), "request failed");
+        }
+        if let AppError::SignIn(next) = self {
+            let location = format!("/staff/login?next={}", next.replace('&', "%26").replace('?', "%3F"));
+            return poem::Response::builder()
+                .status(StatusCode::SEE_OTHER)
+                .header(header::LOCATION, location)
+                .finish();
         }
         let mut response = error_page(self.status());
         if let AppError::TooManyRequests(seconds) = self {

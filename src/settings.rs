@@ -57,6 +57,11 @@ pub struct Settings {
     )]
     pub trust_proxy: bool,
 
+    /// Secret for signing CSRF tokens (at least 32 characters). Required on PostgreSQL; on the
+    /// embedded default a random one is made at each start.
+    #[arg(long, env = "HOMEWARD_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
     #[arg(
         long,
@@ -78,6 +83,7 @@ impl Settings {
             public_url: None,
             content_dir: PathBuf::from("./content"),
             trust_proxy: false,
+            secret_key: None,
             log_format: LogFormat::Text,
         }
     }
@@ -139,6 +145,30 @@ impl Settings {
         {
             bail!("HOMEWARD_PUBLIC_URL '{public}' must start with http:// or https://");
         }
+        if let Some(secret) = &self.secret_key
+            && secret.len() < 32
+        {
+            bail!("HOMEWARD_SECRET_KEY must be at least 32 characters");
+        }
         Ok(())
+    }
+
+    /// What serving needs beyond `validate`: a real secret key in production.
+    pub fn validate_for_serving(&self) -> anyhow::Result<()> {
+        self.validate()?;
+        if self.secret_key.is_none() && !self.is_embedded() {
+            bail!(
+                "HOMEWARD_SECRET_KEY is required on PostgreSQL (it signs CSRF tokens): set it to a random string of at least 32 characters, e.g. `openssl rand -hex 32`"
+            );
+        }
+        Ok(())
+    }
+
+    /// The secret key, or a random one for this process on the embedded default.
+    pub fn secret(&self) -> Vec<u8> {
+        match &self.secret_key {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => crate::domain::token::SessionToken::generate().0.into_bytes(),
+        }
     }
 }

@@ -30,6 +30,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub memo: Arc<Memo>,
     pub qr: Arc<crate::services::qr::QrMemo>,
+    /// Signs staff CSRF tokens.
+    pub secret: Arc<Vec<u8>>,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
         };
         let assets = Assets::load();
         let _ = error::ERROR_CSS.set(assets.url("app.css").to_owned());
+        let secret = settings.secret();
         Ok(AppState {
             db,
             cache: Arc::new(Cache::new(cache_store, cache_prefix)),
@@ -58,6 +61,7 @@ impl AppState {
             metrics: telemetry::metrics_handle(),
             memo: Arc::new(Memo::default()),
             qr: Arc::new(Default::default()),
+            secret: Arc::new(secret),
         })
     }
 }

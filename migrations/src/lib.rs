@@ -11,6 +11,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_content;
 mod m0002_enrollment;
 mod m0003_progress;
+mod m0004_staff;
 mod sql;
 
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_content::Migration),
             Box::new(m0002_enrollment::Migration),
             Box::new(m0003_progress::Migration),
+            Box::new(m0004_staff::Migration),
         ]
     }
 }

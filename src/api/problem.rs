@@ -72,6 +72,14 @@ impl From<crate::error::AppError> for ApiError {
         use crate::error::AppError;
         match error {
             AppError::NotFound => ApiError::not_found("not found"),
+            AppError::SignIn(_) => ApiError::Unauthorized(Json(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "sign in: send Authorization: Bearer <token>",
+            ))),
+            AppError::Forbidden => ApiError::Forbidden(Json(Problem::new(
+                StatusCode::FORBIDDEN,
+                "your account's role does not allow this",
+            ))),
             AppError::BadRequest(detail) => {
                 ApiError::Invalid(Json(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail)))
             }

@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         action: LineAction,
     },
+    /// Staff accounts (admins, editors, factory managers).
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// Enrollment codes (the QR codes on posters).
     Code {
         #[command(subcommand)]
@@ -79,6 +84,24 @@ pub enum LineAction {
         #[arg(long)]
         factory: i64,
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffAction {
+    /// Add a staff account; prints a one-time link to set its password as the last line.
+    Add {
+        /// admin, editor or manager.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: String,
+        /// The factory a manager manages.
+        #[arg(long)]
+        factory: Option<i64>,
+        /// Limit a manager to these lines (comma-separated ids).
+        #[arg(long, value_delimiter = ',')]
+        lines: Option<Vec<i64>>,
     },
 }
 
@@ -153,10 +176,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Factory { action } => operators::factory(settings, action).await.map(|_| 0),
         Command::Line { action } => operators::line(settings, action).await.map(|_| 0),
         Command::Code { action } => operators::code(settings, action).await,
+        Command::Staff { action } => operators::staff(settings, action).await.map(|_| 0),
     }
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    settings.validate_for_serving()?;
+    if settings.secret_key.is_none() {
+        tracing::warn!("HOMEWARD_SECRET_KEY is not set: using a random key for this run");
+    }
     let bind = settings.bind.clone();
     let state = AppState::connect(settings, Arc::new(SystemClock), "hw:").await?;
     startup::prepare(&state).await?;
@@ -275,5 +303,11 @@ async fn import(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32
         counts.lessons_unchanged,
         counts.lessons_unpublished
     );
+    if counts.lessons_kept_studio_edits > 0 {
+        println!(
+            "{} changed lesson(s) were edited in the studio and were kept as they are; run `homeward content export DIR` to write the studio's version to files",
+            counts.lessons_kept_studio_edits
+        );
+    }
     Ok(0)
 }

@@ -55,6 +55,7 @@ pub async fn import_all(
         total.lessons_updated += counts.lessons_updated;
         total.lessons_unchanged += counts.lessons_unchanged;
         total.lessons_unpublished += counts.lessons_unpublished;
+        total.lessons_kept_studio_edits += counts.lessons_kept_studio_edits;
     }
     let kept: Vec<String> = all.iter().map(|s| s.slug.to_string()).collect();
     total.lessons_unpublished += store::unpublish_series_not_in(db, &kept, now).await?;

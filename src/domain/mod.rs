@@ -8,6 +8,7 @@ pub mod progress;
 pub mod quiz;
 pub mod schedule;
 pub mod slug;
+pub mod suppress;
 pub mod text;
 pub mod token;
 

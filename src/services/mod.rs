@@ -5,3 +5,5 @@ pub mod enrollment;
 pub mod lessons;
 pub mod progress;
 pub mod qr;
+pub mod staff;
+pub mod studio;

@@ -133,6 +133,8 @@ pub struct ImportCounts {
     pub lessons_updated: u32,
     pub lessons_unchanged: u32,
     pub lessons_unpublished: u32,
+    /// Changed in the files but edited in the studio since: the studio's version was kept.
+    pub lessons_kept_studio_edits: u32,
 }
 
 impl ImportCounts {
@@ -206,6 +208,11 @@ pub async fn import_series(
         let current = stored.iter().find(|row| row.slug == lesson.slug.as_str());
         if current.is_some_and(|row| row.content_hash == hash) {
             counts.lessons_unchanged += 1;
+            continue;
+        }
+        // The studio's edits win until `homeward content export` writes them back to the files.
+        if current.is_some_and(|row| row.studio_edited_at.is_some()) {
+            counts.lessons_kept_studio_edits += 1;
             continue;
         }
         let mut model = lesson::ActiveModel {

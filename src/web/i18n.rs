@@ -238,6 +238,12 @@ pub fn error_text(status: u16) -> (&'static str, &'static str, &'static str, &'s
             "Not allowed",
             "Please use the links and buttons on the page.",
         ),
+        403 => (
+            "没有权限",
+            "您的账号不能访问这个页面。",
+            "Not allowed",
+            "Your account cannot open this page.",
+        ),
         413 => (
             "内容太大",
             "提交的内容太大了。",

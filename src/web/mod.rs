@@ -5,10 +5,13 @@ pub mod assets;
 pub mod auth;
 pub mod i18n;
 pub mod i18n_account;
+pub mod i18n_staff;
 pub mod join;
 pub mod media;
 pub mod pages;
 pub mod progress;
+pub mod staff;
+pub mod studio;
 pub mod qr;
 pub mod views;
 
@@ -37,4 +40,16 @@ pub fn routes(route: Route) -> Route {
         .at("/me/delete", post(account::me_delete))
         .at("/qr/:file", get(qr::qr_image))
         .at("/qr/:token/poster", get(qr::poster))
+        .at("/staff/login", get(staff::login_page).post(staff::login_submit))
+        .at("/staff/logout", post(staff::logout))
+        .at("/staff/setup/:token", get(staff::setup_page).post(staff::setup_submit))
+        .at("/staff/tokens", get(staff::tokens_list).post(staff::token_create))
+        .at("/staff/tokens/:id/revoke", post(staff::token_revoke))
+        .at("/studio", get(studio::index))
+        .at("/studio/s/:series", get(studio::calendar))
+        .at("/studio/s/:series/cadence", post(studio::cadence))
+        .at("/studio/s/:series/:lesson/stats", get(studio::stats))
+        .at("/studio/s/:series/:lesson/:action", post(studio::lesson_action))
+        .at("/studio/preview/:series/:lesson", get(studio::preview))
+        .at("/studio/media/:series/:lesson/:name", get(studio::preview_media))
 }

@@ -222,7 +222,7 @@ async fn welcome_banner(
     Ok(Some(render(&view)?))
 }
 
-fn lesson_view(
+pub(crate) fn lesson_view(
     state: &AppState,
     visible: &lessons::Visible,
     content: &crate::domain::lesson::LessonContent,

@@ -72,8 +72,11 @@ impl ChromeDriver {
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("chromedriver.log")).expect("log file");
         let mut command = Command::new(&program);
+        command.arg(format!("--port={port}"));
+        if std::env::var_os("HOMEWARD_BROWSER_VERBOSE").is_some() {
+            command.arg("--verbose");
+        }
         command
-            .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log);
@@ -360,6 +363,14 @@ impl Browser {
         }
     }
 
+    /// The page's URL for error messages; never panics.
+    async fn where_now(&self) -> String {
+        match self.command(reqwest::Method::GET, "/url", None).await {
+            Ok(url) => url.as_str().unwrap_or_default().to_owned(),
+            Err(e) => format!("(unknown page: {e})"),
+        }
+    }
+
     /// Waits until the browser shows `path`.
     pub async fn wait_for_path(&self, path: &str) {
         let started = Instant::now();
@@ -401,7 +412,7 @@ impl Browser {
                 Err(e) if e.error == "no such element" && started.elapsed() < TIMEOUT => {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => panic!("no `{css}` on {}: {e}", self.path().await),
+                Err(e) => panic!("no `{css}` on {}: {e}", self.where_now().await),
             }
         }
     }
@@ -608,7 +619,7 @@ impl Element<'_> {
             .command(reqwest::Method::POST, &path, Some(json!({})))
             .await
         {
-            panic!("click on {}: {e}", self.browser.path().await);
+            panic!("click on {}: {e}", self.browser.where_now().await);
         }
     }
 

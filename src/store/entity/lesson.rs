@@ -20,6 +20,7 @@ pub struct Model {
     pub quiz_json: Option<String>,
     pub content_hash: String,
     pub updated_at: DateTimeUtc,
+    pub studio_edited_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,199 @@
+//! Editors' changes to the release plan, each audited and shown to learners at once on every
+//! instance; and the statistics editors read to improve lessons.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc, Weekday};
+use sea_orm::{ConnectionTrait, Statement, Value};
+use serde_json::json;
+
+use crate::domain::catalog::{LessonEntry, SeriesEntry};
+use crate::domain::lesson::LessonContent;
+use crate::domain::schedule::{Cadence, local_to_utc, weekday_str};
+use crate::domain::{LessonBody, LessonStatus};
+use crate::services::staff::{Staff, audit};
+use crate::services::lessons;
+use crate::startup::AppState;
+
+async fn exec(state: &AppState, sql: &str, values: Vec<Value>) -> anyhow::Result<()> {
+    state.db.execute_raw(Statement::from_sql_and_values(state.db.get_database_backend(), sql, values)).await?;
+    Ok(())
+}
+
+fn lesson_json(lesson: &LessonEntry) -> serde_json::Value {
+    json!({"slug": lesson.slug, "status": lesson.status.as_str(), "release_at": lesson.release_at})
+}
+
+/// Moves a lesson to a local date and time in its series' timezone.
+pub async fn reschedule(state: &AppState, who: &Staff, series: &SeriesEntry, lesson: &LessonEntry, date: NaiveDate, time: NaiveTime) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let at = local_to_utc(series.timezone(), date.and_time(time));
+    exec(
+        state,
+        "UPDATE lesson SET release_override = $1, release_at = $1, studio_edited_at = $2, updated_at = $2 WHERE id = $3",
+        vec![at.into(), now.into(), lesson.id.into()],
+    )
+    .await?;
+    audit(&state.db, Some(who.id), &who.email, "reschedule", &format!("lesson:{}/{}", series.slug, lesson.slug), Some(lesson_json(lesson)), Some(json!({"release_at": at})), now).await?;
+    lessons::content_changed(state).await;
+    Ok(())
+}
+
+/// Publishes a lesson now: learners see it at once (its release time moves to now if later).
+pub async fn publish_now(state: &AppState, who: &Staff, series: &SeriesEntry, lesson: &LessonEntry) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let at: DateTime<Utc> = lesson.release_at.min(now);
+    exec(
+        state,
+        "UPDATE lesson SET status = 'published', release_override = $1, release_at = $1, studio_edited_at = $2, updated_at = $2 WHERE id = $3",
+        vec![at.into(), now.into(), lesson.id.into()],
+    )
+    .await?;
+    audit(&state.db, Some(who.id), &who.email, "publish", &format!("lesson:{}/{}", series.slug, lesson.slug), Some(lesson_json(lesson)), Some(json!({"status": "published", "release_at": at})), now).await?;
+    lessons::content_changed(state).await;
+    Ok(())
+}
+
+/// Takes a lesson back: learners stop seeing it at once; their progress is kept.
+pub async fn unpublish(state: &AppState, who: &Staff, series: &SeriesEntry, lesson: &LessonEntry) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    exec(
+        state,
+        "UPDATE lesson SET status = 'draft', studio_edited_at = $1, updated_at = $1 WHERE id = $2",
+        vec![now.into(), lesson.id.into()],
+    )
+    .await?;
+    audit(&state.db, Some(who.id), &who.email, "unpublish", &format!("lesson:{}/{}", series.slug, lesson.slug), Some(lesson_json(lesson)), Some(json!({"status": LessonStatus::Draft.as_str()})), now).await?;
+    lessons::content_changed(state).await;
+    Ok(())
+}
+
+/// Changes a series' cadence; lessons without their own release time follow it.
+pub async fn set_cadence(state: &AppState, who: &Staff, series: &SeriesEntry, first_release: NaiveDate, weekday: Weekday, time: NaiveTime) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let cadence = Cadence { timezone: series.timezone(), first_release, weekday, time };
+    exec(
+        state,
+        "UPDATE series SET first_release = $1, release_weekday = $2, release_time = $3, updated_at = $4 WHERE id = $5",
+        vec![first_release.to_string().into(), weekday_str(weekday).into(), time.format("%H:%M").to_string().into(), now.into(), series.id.into()],
+    )
+    .await?;
+    let overridden: Vec<i64> = state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            "SELECT id FROM lesson WHERE series_id = $1 AND release_override IS NOT NULL",
+            [series.id.into()],
+        ))
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get("", "id").ok())
+        .collect();
+    for lesson in series.lessons.iter().filter(|l| !overridden.contains(&l.id)) {
+        exec(
+            state,
+            "UPDATE lesson SET release_at = $1, studio_edited_at = $2, updated_at = $2 WHERE id = $3",
+            vec![cadence.release_at(lesson.week).into(), now.into(), lesson.id.into()],
+        )
+        .await?;
+    }
+    audit(
+        &state.db,
+        Some(who.id),
+        &who.email,
+        "set_cadence",
+        &format!("series:{}", series.slug),
+        Some(json!({"first_release": series.first_release, "weekday": series.release_weekday, "time": series.release_time})),
+        Some(json!({"first_release": first_release, "weekday": weekday_str(weekday), "time": time.format("%H:%M").to_string()})),
+        now,
+    )
+    .await?;
+    lessons::content_changed(state).await;
+    Ok(())
+}
+
+/// Per-question figures, from each learner's first attempt (the one that shows confusion).
+#[derive(Clone, Debug, Default)]
+pub struct QuestionStats {
+    pub id: String,
+    pub answered: u64,
+    pub correct: u64,
+    /// The wrong choice picked most often, and how often.
+    pub top_wrong: Option<(String, u64)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LessonStats {
+    pub opened: u64,
+    pub completed: u64,
+    pub median_video_seconds: Option<f64>,
+    pub quiz_takers: u64,
+    pub quiz_passed: u64,
+    pub questions: Vec<QuestionStats>,
+}
+
+pub async fn lesson_stats(state: &AppState, lesson: &LessonEntry, content: &LessonContent) -> anyhow::Result<LessonStats> {
+    let backend = state.db.get_database_backend();
+    let row = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT COUNT(first_opened_at) AS opened, COUNT(completed_at) AS completed, \
+                    COUNT(CASE WHEN quiz_attempts > 0 THEN 1 END) AS takers, COUNT(quiz_passed_at) AS passed \
+             FROM lesson_progress WHERE lesson_id = $1",
+            [lesson.id.into()],
+        ))
+        .await?;
+    let get = |name: &str| row.as_ref().and_then(|r| r.try_get::<i64>("", name).ok()).unwrap_or(0).max(0) as u64;
+    let mut stats = LessonStats { opened: get("opened"), completed: get("completed"), quiz_takers: get("takers"), quiz_passed: get("passed"), ..Default::default() };
+    if let LessonBody::Video(_) = content.body {
+        let mut seconds: Vec<f64> = state
+            .db
+            .query_all_raw(Statement::from_sql_and_values(backend, "SELECT video_seconds FROM lesson_progress WHERE lesson_id = $1", [lesson.id.into()]))
+            .await?
+            .iter()
+            .filter_map(|r| r.try_get::<f64>("", "video_seconds").ok())
+            .collect();
+        seconds.sort_by(|a, b| a.total_cmp(b));
+        stats.median_video_seconds = (!seconds.is_empty()).then(|| seconds[seconds.len() / 2]);
+    }
+    if let Some(quiz) = &content.quiz {
+        let attempts = state
+            .db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT learner_id, answers FROM quiz_attempt WHERE lesson_id = $1 ORDER BY id",
+                [lesson.id.into()],
+            ))
+            .await?;
+        let mut first: HashMap<i64, crate::domain::quiz::Answers> = HashMap::new();
+        for row in attempts {
+            let learner: i64 = row.try_get("", "learner_id")?;
+            let answers: String = row.try_get("", "answers")?;
+            if let Ok(parsed) = serde_json::from_str(&answers) {
+                first.entry(learner).or_insert(parsed);
+            }
+        }
+        for question in &quiz.questions {
+            let mut q = QuestionStats { id: question.id.clone(), ..Default::default() };
+            let mut wrong: HashMap<String, u64> = HashMap::new();
+            for answers in first.values() {
+                let Some(chosen) = answers.get(&question.id) else { continue };
+                q.answered += 1;
+                let mut sorted = chosen.clone();
+                sorted.sort();
+                let mut right = question.answer.clone();
+                right.sort();
+                if sorted == right {
+                    q.correct += 1;
+                }
+                for choice in chosen.iter().filter(|c| !question.answer.contains(c)) {
+                    *wrong.entry(choice.clone()).or_default() += 1;
+                }
+            }
+            q.top_wrong = wrong.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+            stats.questions.push(q);
+        }
+    }
+    Ok(stats)
+}
