@@ -186,7 +186,7 @@ done
 
 say "building: cargo build --release --quiet; cargo build --release --bench progress_events"
 cargo build --release --quiet || die "release build failed"
-GEN="$(cargo build --release --bench progress_events --message-format=json-render-diagnostics \
+GEN="$(cargo build --release --quiet --bench progress_events --message-format=json-render-diagnostics \
   | jq -r 'select(.reason == "compiler-artifact" and .target.name == "progress_events" and .executable != null) | .executable' \
   | tail -n 1)"
 [[ -x "$BIN" ]] || die "$BIN not found after the build"
@@ -211,7 +211,10 @@ psql "$BENCH_PG_URL/postgres" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $PG_D
 PG_CREATED=1
 say "database $DB_URL"
 
-SERVER_ENV=(RUST_LOG=warn DATABASE_URL="$DB_URL" HOMEWARD_CONTENT_DIR="$CONTENT_DIR" HOMEWARD_TRUST_PROXY=true)
+# A throw-away secret key (required on PostgreSQL: it signs CSRF tokens).
+SECRET_KEY="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+SERVER_ENV=(RUST_LOG=warn DATABASE_URL="$DB_URL" HOMEWARD_CONTENT_DIR="$CONTENT_DIR" HOMEWARD_TRUST_PROXY=true
+  HOMEWARD_SECRET_KEY="$SECRET_KEY")
 if [[ "$BENCH_REDIS_DB" == none ]]; then
   CACHE_DESC="in-process cache (no REDIS_URL)"
 else
@@ -226,7 +229,7 @@ fi
 
 # Every command runs in its own folder so no .env is read.
 mkdir -p "$TMP/run"
-hw() { (cd "$TMP/run" && env -u REDIS_URL -u DATABASE_URL -u HOMEWARD_PUBLIC_URL -u LOG_FORMAT \
+hw() { (cd "$TMP/run" && env -u REDIS_URL -u DATABASE_URL -u HOMEWARD_PUBLIC_URL -u LOG_FORMAT -u HOMEWARD_SECRET_KEY \
   "${SERVER_ENV[@]}" HOMEWARD_BIND="127.0.0.1:$PORT" "$BIN" "$@"); }
 
 PORT="${BENCH_PORT:-$(free_port)}"
@@ -235,7 +238,7 @@ hw migrate up 2>&1 | sed 's/^/   migrate up: /'
 hw content import 2>&1 | tr '\r' '\n' | grep -v '^\s*$' | tail -n 1 | sed 's/^/   content import: /'
 
 section "server"
-(cd "$TMP/run" && exec env -u REDIS_URL -u DATABASE_URL -u HOMEWARD_PUBLIC_URL -u LOG_FORMAT \
+(cd "$TMP/run" && exec env -u REDIS_URL -u DATABASE_URL -u HOMEWARD_PUBLIC_URL -u LOG_FORMAT -u HOMEWARD_SECRET_KEY \
   "${SERVER_ENV[@]}" HOMEWARD_BIND="127.0.0.1:$PORT" "$BIN" serve) >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 deadline=$(($(date +%s) + READY_TIMEOUT_S))

@@ -50,7 +50,10 @@ impl ResponseError for AppError {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
         if let AppError::SignIn(next) = self {
-            let location = format!("/staff/login?next={}", next.replace('&', "%26").replace('?', "%3F"));
+            let location = format!(
+                "/staff/login?next={}",
+                next.replace('&', "%26").replace('?', "%3F")
+            );
             return poem::Response::builder()
                 .status(StatusCode::SEE_OTHER)
                 .header(header::LOCATION, location)

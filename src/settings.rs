@@ -59,7 +59,12 @@ pub struct Settings {
 
     /// Secret for signing CSRF tokens (at least 32 characters). Required on PostgreSQL; on the
     /// embedded default a random one is made at each start.
-    #[arg(long, env = "HOMEWARD_SECRET_KEY", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HOMEWARD_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
 
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
@@ -168,7 +173,9 @@ impl Settings {
     pub fn secret(&self) -> Vec<u8> {
         match &self.secret_key {
             Some(secret) => secret.as_bytes().to_vec(),
-            None => crate::domain::token::SessionToken::generate().0.into_bytes(),
+            None => crate::domain::token::SessionToken::generate()
+                .0
+                .into_bytes(),
         }
     }
 }

@@ -138,13 +138,21 @@ pub async fn code(settings: Settings, action: CodeAction) -> anyhow::Result<i32>
 pub async fn staff(settings: Settings, action: StaffAction) -> anyhow::Result<()> {
     let db = database(&settings).await?;
     match action {
-        StaffAction::Add { role, email, factory, lines } => {
+        StaffAction::Add {
+            role,
+            email,
+            factory,
+            lines,
+        } => {
             let role = crate::services::staff::Role::parse(&role)
                 .ok_or_else(|| anyhow::anyhow!("--role must be admin, editor or manager"))?;
             let now = SystemClock.now();
-            let (id, token) = crate::services::staff::add(&db, &email, role, factory, lines, now).await?;
+            let (id, token) =
+                crate::services::staff::add(&db, &email, role, factory, lines, now).await?;
             crate::services::staff::audit(&db, None, "cli", "add_staff", &format!("staff:{id}"), None, Some(serde_json::json!({"email": email.trim().to_lowercase(), "role": role.as_str(), "factory_id": factory})), now).await?;
-            println!("staff {id} added; send them this one-time link (valid 7 days) to set a password:");
+            println!(
+                "staff {id} added; send them this one-time link (valid 7 days) to set a password:"
+            );
             println!("{}/staff/setup/{token}", settings.public_url());
         }
     }

@@ -33,18 +33,23 @@ pub fn suppress_parts(parts: &[u64], total: u64) -> (Vec<Shown>, Shown) {
     }
     let mut shown: Vec<Shown> = parts
         .iter()
-        .map(|&n| if n < MIN_GROUP { Shown::Hidden } else { Shown::Count(n) })
+        .map(|&n| {
+            if n < MIN_GROUP {
+                Shown::Hidden
+            } else {
+                Shown::Count(n)
+            }
+        })
         .collect();
     let hidden = shown.iter().filter(|s| **s == Shown::Hidden).count();
-    if hidden == 1 {
-        if let Some((index, _)) = parts
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| shown[*i] != Shown::Hidden)
-            .min_by_key(|(_, n)| **n)
-        {
-            shown[index] = Shown::Hidden;
-        }
+    let next_smallest = parts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| shown[*i] != Shown::Hidden)
+        .min_by_key(|(_, n)| **n)
+        .map(|(i, _)| i);
+    if let Some(index) = next_smallest.filter(|_| hidden == 1) {
+        shown[index] = Shown::Hidden;
     }
     (shown, Shown::Count(total))
 }
@@ -59,7 +64,11 @@ pub fn share(part: u64, whole: u64) -> Option<f64> {
 
 /// A single count on its own.
 pub fn count(n: u64) -> Shown {
-    if n < MIN_GROUP { Shown::Hidden } else { Shown::Count(n) }
+    if n < MIN_GROUP {
+        Shown::Hidden
+    } else {
+        Shown::Count(n)
+    }
 }
 
 #[cfg(test)]
@@ -83,13 +92,24 @@ mod tests {
     #[test]
     fn two_hidden_parts_are_safe_as_they_are() {
         let (parts, _) = suppress_parts(&[12, 3, 2, 9], 26);
-        assert_eq!(parts, vec![Shown::Count(12), Shown::Hidden, Shown::Hidden, Shown::Count(9)]);
+        assert_eq!(
+            parts,
+            vec![
+                Shown::Count(12),
+                Shown::Hidden,
+                Shown::Hidden,
+                Shown::Count(9)
+            ]
+        );
     }
 
     #[test]
     fn a_small_total_hides_everything() {
         let (parts, total) = suppress_parts(&[2, 2], 4);
-        assert_eq!((parts, total), (vec![Shown::Hidden, Shown::Hidden], Shown::Hidden));
+        assert_eq!(
+            (parts, total),
+            (vec![Shown::Hidden, Shown::Hidden], Shown::Hidden)
+        );
     }
 
     #[test]

@@ -5,5 +5,6 @@ pub mod enrollment;
 pub mod lessons;
 pub mod progress;
 pub mod qr;
+pub mod reports;
 pub mod staff;
 pub mod studio;

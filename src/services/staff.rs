@@ -71,7 +71,11 @@ impl Staff {
 
 fn argon2() -> Argon2<'static> {
     // argon2id, 19 MiB, 2 passes, 1 lane (OWASP's minimum).
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("argon2 params"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("argon2 params"),
+    )
 }
 
 /// Hashes a password off the async runtime.
@@ -91,7 +95,11 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 /// Checks a password against its hash off the async runtime.
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
@@ -101,7 +109,11 @@ pub async fn verify_password(password: String, hash: String) -> bool {
 async fn dummy_hash() -> String {
     static DUMMY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_init(|| async { hash_password(SessionToken::generate().0).await.unwrap_or_default() })
+        .get_or_init(|| async {
+            hash_password(SessionToken::generate().0)
+                .await
+                .unwrap_or_default()
+        })
         .await
         .clone()
 }
@@ -118,18 +130,48 @@ pub fn check_password(password: &str) -> Result<(), String> {
 }
 
 async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> anyhow::Result<u64> {
-    Ok(db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?.rows_affected())
+    Ok(db
+        .execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?
+        .rows_affected())
 }
 
-async fn one(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> anyhow::Result<Option<sea_orm::QueryResult>> {
-    Ok(db.query_one_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await?)
+async fn one(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> anyhow::Result<Option<sea_orm::QueryResult>> {
+    Ok(db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?)
 }
 
 /// Creates a staff account and a one-time link to set its password; returns (id, link token).
-pub async fn add(db: &DatabaseConnection, email: &str, role: Role, factory_id: Option<i64>, line_ids: Option<Vec<i64>>, now: DateTime<Utc>) -> anyhow::Result<(i64, String)> {
+pub async fn add(
+    db: &DatabaseConnection,
+    email: &str,
+    role: Role,
+    factory_id: Option<i64>,
+    line_ids: Option<Vec<i64>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(i64, String)> {
     let email = email.trim().to_lowercase();
-    anyhow::ensure!(email.contains('@') && email.len() <= 200, "'{email}' is not an email address");
-    anyhow::ensure!(role != Role::Manager || factory_id.is_some(), "a manager needs --factory");
+    anyhow::ensure!(
+        email.contains('@') && email.len() <= 200,
+        "'{email}' is not an email address"
+    );
+    anyhow::ensure!(
+        role != Role::Manager || factory_id.is_some(),
+        "a manager needs --factory"
+    );
     let lines = line_ids.map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
     let row = one(
         db,
@@ -145,7 +187,11 @@ pub async fn add(db: &DatabaseConnection, email: &str, role: Role, factory_id: O
 }
 
 /// A new one-time set-password link for an account.
-pub async fn invite(db: &DatabaseConnection, staff_id: i64, now: DateTime<Utc>) -> anyhow::Result<String> {
+pub async fn invite(
+    db: &DatabaseConnection,
+    staff_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
     let token = SessionToken::generate().0;
     exec(
         db,
@@ -157,7 +203,11 @@ pub async fn invite(db: &DatabaseConnection, staff_id: i64, now: DateTime<Utc>) 
 }
 
 /// The account a set-password link is for, if the link is unused and unexpired.
-pub async fn invite_email(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> anyhow::Result<Option<String>> {
+pub async fn invite_email(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
     if !SessionToken::looks_valid(token) {
         return Ok(None);
     }
@@ -172,9 +222,16 @@ pub async fn invite_email(db: &DatabaseConnection, token: &str, now: DateTime<Ut
 }
 
 /// Uses a set-password link: sets the password and ends every session of the account.
-pub async fn set_password(db: &DatabaseConnection, token: &str, password: &str, now: DateTime<Utc>) -> Result<i64, String> {
+pub async fn set_password(
+    db: &DatabaseConnection,
+    token: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, String> {
     check_password(password)?;
-    let hash = hash_password(password.to_owned()).await.map_err(|e| e.to_string())?;
+    let hash = hash_password(password.to_owned())
+        .await
+        .map_err(|e| e.to_string())?;
     let fail = |e: anyhow::Error| {
         tracing::error!(error = format!("{e:#}"), "set password failed");
         "the password could not be saved; please try again".to_owned()
@@ -188,14 +245,42 @@ pub async fn set_password(db: &DatabaseConnection, token: &str, password: &str, 
     .map_err(fail)?
     .ok_or("this link has expired or was already used; ask an admin for a new one")?;
     let staff_id: i64 = row.try_get("", "staff_id").map_err(|e| fail(e.into()))?;
-    exec(db, "UPDATE staff SET password_hash = $1 WHERE id = $2", vec![hash.into(), staff_id.into()]).await.map_err(fail)?;
-    exec(db, "DELETE FROM staff_session WHERE staff_id = $1", vec![staff_id.into()]).await.map_err(fail)?;
-    audit(db, Some(staff_id), "staff", "set_password", &format!("staff:{staff_id}"), None, None, now).await.map_err(fail)?;
+    exec(
+        db,
+        "UPDATE staff SET password_hash = $1 WHERE id = $2",
+        vec![hash.into(), staff_id.into()],
+    )
+    .await
+    .map_err(fail)?;
+    exec(
+        db,
+        "DELETE FROM staff_session WHERE staff_id = $1",
+        vec![staff_id.into()],
+    )
+    .await
+    .map_err(fail)?;
+    audit(
+        db,
+        Some(staff_id),
+        "staff",
+        "set_password",
+        &format!("staff:{staff_id}"),
+        None,
+        None,
+        now,
+    )
+    .await
+    .map_err(fail)?;
     Ok(staff_id)
 }
 
 /// Checks an email and password; on success starts a new session and returns its token.
-pub async fn login(db: &DatabaseConnection, email: &str, password: &str, now: DateTime<Utc>) -> anyhow::Result<Option<String>> {
+pub async fn login(
+    db: &DatabaseConnection,
+    email: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
     let row = one(
         db,
         "SELECT id, password_hash FROM staff WHERE email = $1 AND disabled_at IS NULL",
@@ -203,7 +288,10 @@ pub async fn login(db: &DatabaseConnection, email: &str, password: &str, now: Da
     )
     .await?;
     let (id, hash): (Option<i64>, Option<String>) = match row {
-        Some(row) => (row.try_get("", "id").ok(), row.try_get("", "password_hash").ok().flatten()),
+        Some(row) => (
+            row.try_get("", "id").ok(),
+            row.try_get("", "password_hash").ok().flatten(),
+        ),
         None => (None, None),
     };
     // Verify even for unknown accounts, so timing does not tell which emails exist.
@@ -226,7 +314,12 @@ pub async fn login(db: &DatabaseConnection, email: &str, password: &str, now: Da
 }
 
 pub async fn logout(db: &DatabaseConnection, token: &str) -> anyhow::Result<()> {
-    exec(db, "DELETE FROM staff_session WHERE token_hash = $1", vec![SessionToken::hash(token).into()]).await?;
+    exec(
+        db,
+        "DELETE FROM staff_session WHERE token_hash = $1",
+        vec![SessionToken::hash(token).into()],
+    )
+    .await?;
     Ok(())
 }
 
@@ -245,7 +338,11 @@ fn staff_from(row: &sea_orm::QueryResult, session_hash: String) -> anyhow::Resul
 
 /// The staff member a session token belongs to, if the session is within both timeouts; it is
 /// renewed (its idle clock restarted) by this request.
-pub async fn authenticate_session(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> anyhow::Result<Option<Staff>> {
+pub async fn authenticate_session(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Staff>> {
     if !SessionToken::looks_valid(token) {
         return Ok(None);
     }
@@ -264,16 +361,32 @@ pub async fn authenticate_session(db: &DatabaseConnection, token: &str, now: Dat
     let created: DateTime<Utc> = row.try_get("", "created_at")?;
     let seen: DateTime<Utc> = row.try_get("", "last_seen_at")?;
     let session_id: i64 = row.try_get("", "session_id")?;
-    if now - seen > Duration::seconds(IDLE_TIMEOUT) || now - created > Duration::seconds(ABSOLUTE_TIMEOUT) {
-        exec(db, "DELETE FROM staff_session WHERE id = $1", vec![session_id.into()]).await?;
+    if now - seen > Duration::seconds(IDLE_TIMEOUT)
+        || now - created > Duration::seconds(ABSOLUTE_TIMEOUT)
+    {
+        exec(
+            db,
+            "DELETE FROM staff_session WHERE id = $1",
+            vec![session_id.into()],
+        )
+        .await?;
         return Ok(None);
     }
-    exec(db, "UPDATE staff_session SET last_seen_at = $1 WHERE id = $2", vec![now.into(), session_id.into()]).await?;
+    exec(
+        db,
+        "UPDATE staff_session SET last_seen_at = $1 WHERE id = $2",
+        vec![now.into(), session_id.into()],
+    )
+    .await?;
     Ok(Some(staff_from(&row, hash)?))
 }
 
 /// The staff member a personal API token belongs to.
-pub async fn authenticate_token(db: &DatabaseConnection, token: &str, now: DateTime<Utc>) -> anyhow::Result<Option<Staff>> {
+pub async fn authenticate_token(
+    db: &DatabaseConnection,
+    token: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<Staff>> {
     let Some(raw) = token.strip_prefix("hwk_") else {
         return Ok(None);
     };
@@ -292,12 +405,22 @@ pub async fn authenticate_token(db: &DatabaseConnection, token: &str, now: DateT
         return Ok(None);
     };
     let token_id: i64 = row.try_get("", "token_id")?;
-    exec(db, "UPDATE api_token SET last_used_at = $1 WHERE id = $2", vec![now.into(), token_id.into()]).await?;
+    exec(
+        db,
+        "UPDATE api_token SET last_used_at = $1 WHERE id = $2",
+        vec![now.into(), token_id.into()],
+    )
+    .await?;
     Ok(Some(staff_from(&row, String::new())?))
 }
 
 /// Creates a personal API token (shown once, as `hwk_…`); returns (id, token).
-pub async fn create_token(db: &DatabaseConnection, staff: &Staff, name: &str, now: DateTime<Utc>) -> anyhow::Result<(i64, String)> {
+pub async fn create_token(
+    db: &DatabaseConnection,
+    staff: &Staff,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(i64, String)> {
     let raw = SessionToken::generate().0;
     let row = one(
         db,
@@ -307,12 +430,27 @@ pub async fn create_token(db: &DatabaseConnection, staff: &Staff, name: &str, no
     .await?
     .ok_or_else(|| anyhow::anyhow!("insert returned nothing"))?;
     let id: i64 = row.try_get("", "id")?;
-    audit(db, Some(staff.id), &staff.email, "create_api_token", &format!("api_token:{id}"), None, Some(serde_json::json!({"name": name})), now).await?;
+    audit(
+        db,
+        Some(staff.id),
+        &staff.email,
+        "create_api_token",
+        &format!("api_token:{id}"),
+        None,
+        Some(serde_json::json!({"name": name})),
+        now,
+    )
+    .await?;
     Ok((id, format!("hwk_{raw}")))
 }
 
 /// Revokes one of the staff member's own tokens; false when there is no such token of theirs.
-pub async fn revoke_token(db: &DatabaseConnection, staff: &Staff, token_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+pub async fn revoke_token(
+    db: &DatabaseConnection,
+    staff: &Staff,
+    token_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
     let done = exec(
         db,
         "UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND staff_id = $3 AND revoked_at IS NULL",
@@ -321,7 +459,17 @@ pub async fn revoke_token(db: &DatabaseConnection, staff: &Staff, token_id: i64,
     .await?
         == 1;
     if done {
-        audit(db, Some(staff.id), &staff.email, "revoke_api_token", &format!("api_token:{token_id}"), None, None, now).await?;
+        audit(
+            db,
+            Some(staff.id),
+            &staff.email,
+            "revoke_api_token",
+            &format!("api_token:{token_id}"),
+            None,
+            None,
+            now,
+        )
+        .await?;
     }
     Ok(done)
 }

@@ -11,12 +11,19 @@ use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::domain::lesson::LessonContent;
 use crate::domain::schedule::{Cadence, local_to_utc, weekday_str};
 use crate::domain::{LessonBody, LessonStatus};
-use crate::services::staff::{Staff, audit};
 use crate::services::lessons;
+use crate::services::staff::{Staff, audit};
 use crate::startup::AppState;
 
 async fn exec(state: &AppState, sql: &str, values: Vec<Value>) -> anyhow::Result<()> {
-    state.db.execute_raw(Statement::from_sql_and_values(state.db.get_database_backend(), sql, values)).await?;
+    state
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?;
     Ok(())
 }
 
@@ -25,7 +32,14 @@ fn lesson_json(lesson: &LessonEntry) -> serde_json::Value {
 }
 
 /// Moves a lesson to a local date and time in its series' timezone.
-pub async fn reschedule(state: &AppState, who: &Staff, series: &SeriesEntry, lesson: &LessonEntry, date: NaiveDate, time: NaiveTime) -> anyhow::Result<()> {
+pub async fn reschedule(
+    state: &AppState,
+    who: &Staff,
+    series: &SeriesEntry,
+    lesson: &LessonEntry,
+    date: NaiveDate,
+    time: NaiveTime,
+) -> anyhow::Result<()> {
     let now = state.clock.now();
     let at = local_to_utc(series.timezone(), date.and_time(time));
     exec(
@@ -34,13 +48,28 @@ pub async fn reschedule(state: &AppState, who: &Staff, series: &SeriesEntry, les
         vec![at.into(), now.into(), lesson.id.into()],
     )
     .await?;
-    audit(&state.db, Some(who.id), &who.email, "reschedule", &format!("lesson:{}/{}", series.slug, lesson.slug), Some(lesson_json(lesson)), Some(json!({"release_at": at})), now).await?;
+    audit(
+        &state.db,
+        Some(who.id),
+        &who.email,
+        "reschedule",
+        &format!("lesson:{}/{}", series.slug, lesson.slug),
+        Some(lesson_json(lesson)),
+        Some(json!({"release_at": at})),
+        now,
+    )
+    .await?;
     lessons::content_changed(state).await;
     Ok(())
 }
 
 /// Publishes a lesson now: learners see it at once (its release time moves to now if later).
-pub async fn publish_now(state: &AppState, who: &Staff, series: &SeriesEntry, lesson: &LessonEntry) -> anyhow::Result<()> {
+pub async fn publish_now(
+    state: &AppState,
+    who: &Staff,
+    series: &SeriesEntry,
+    lesson: &LessonEntry,
+) -> anyhow::Result<()> {
     let now = state.clock.now();
     let at: DateTime<Utc> = lesson.release_at.min(now);
     exec(
@@ -49,13 +78,28 @@ pub async fn publish_now(state: &AppState, who: &Staff, series: &SeriesEntry, le
         vec![at.into(), now.into(), lesson.id.into()],
     )
     .await?;
-    audit(&state.db, Some(who.id), &who.email, "publish", &format!("lesson:{}/{}", series.slug, lesson.slug), Some(lesson_json(lesson)), Some(json!({"status": "published", "release_at": at})), now).await?;
+    audit(
+        &state.db,
+        Some(who.id),
+        &who.email,
+        "publish",
+        &format!("lesson:{}/{}", series.slug, lesson.slug),
+        Some(lesson_json(lesson)),
+        Some(json!({"status": "published", "release_at": at})),
+        now,
+    )
+    .await?;
     lessons::content_changed(state).await;
     Ok(())
 }
 
 /// Takes a lesson back: learners stop seeing it at once; their progress is kept.
-pub async fn unpublish(state: &AppState, who: &Staff, series: &SeriesEntry, lesson: &LessonEntry) -> anyhow::Result<()> {
+pub async fn unpublish(
+    state: &AppState,
+    who: &Staff,
+    series: &SeriesEntry,
+    lesson: &LessonEntry,
+) -> anyhow::Result<()> {
     let now = state.clock.now();
     exec(
         state,
@@ -63,15 +107,37 @@ pub async fn unpublish(state: &AppState, who: &Staff, series: &SeriesEntry, less
         vec![now.into(), lesson.id.into()],
     )
     .await?;
-    audit(&state.db, Some(who.id), &who.email, "unpublish", &format!("lesson:{}/{}", series.slug, lesson.slug), Some(lesson_json(lesson)), Some(json!({"status": LessonStatus::Draft.as_str()})), now).await?;
+    audit(
+        &state.db,
+        Some(who.id),
+        &who.email,
+        "unpublish",
+        &format!("lesson:{}/{}", series.slug, lesson.slug),
+        Some(lesson_json(lesson)),
+        Some(json!({"status": LessonStatus::Draft.as_str()})),
+        now,
+    )
+    .await?;
     lessons::content_changed(state).await;
     Ok(())
 }
 
 /// Changes a series' cadence; lessons without their own release time follow it.
-pub async fn set_cadence(state: &AppState, who: &Staff, series: &SeriesEntry, first_release: NaiveDate, weekday: Weekday, time: NaiveTime) -> anyhow::Result<()> {
+pub async fn set_cadence(
+    state: &AppState,
+    who: &Staff,
+    series: &SeriesEntry,
+    first_release: NaiveDate,
+    weekday: Weekday,
+    time: NaiveTime,
+) -> anyhow::Result<()> {
     let now = state.clock.now();
-    let cadence = Cadence { timezone: series.timezone(), first_release, weekday, time };
+    let cadence = Cadence {
+        timezone: series.timezone(),
+        first_release,
+        weekday,
+        time,
+    };
     exec(
         state,
         "UPDATE series SET first_release = $1, release_weekday = $2, release_time = $3, updated_at = $4 WHERE id = $5",
@@ -89,7 +155,11 @@ pub async fn set_cadence(state: &AppState, who: &Staff, series: &SeriesEntry, fi
         .iter()
         .filter_map(|r| r.try_get("", "id").ok())
         .collect();
-    for lesson in series.lessons.iter().filter(|l| !overridden.contains(&l.id)) {
+    for lesson in series
+        .lessons
+        .iter()
+        .filter(|l| !overridden.contains(&l.id))
+    {
         exec(
             state,
             "UPDATE lesson SET release_at = $1, studio_edited_at = $2, updated_at = $2 WHERE id = $3",
@@ -132,7 +202,11 @@ pub struct LessonStats {
     pub questions: Vec<QuestionStats>,
 }
 
-pub async fn lesson_stats(state: &AppState, lesson: &LessonEntry, content: &LessonContent) -> anyhow::Result<LessonStats> {
+pub async fn lesson_stats(
+    state: &AppState,
+    lesson: &LessonEntry,
+    content: &LessonContent,
+) -> anyhow::Result<LessonStats> {
     let backend = state.db.get_database_backend();
     let row = state
         .db
@@ -144,12 +218,27 @@ pub async fn lesson_stats(state: &AppState, lesson: &LessonEntry, content: &Less
             [lesson.id.into()],
         ))
         .await?;
-    let get = |name: &str| row.as_ref().and_then(|r| r.try_get::<i64>("", name).ok()).unwrap_or(0).max(0) as u64;
-    let mut stats = LessonStats { opened: get("opened"), completed: get("completed"), quiz_takers: get("takers"), quiz_passed: get("passed"), ..Default::default() };
+    let get = |name: &str| {
+        row.as_ref()
+            .and_then(|r| r.try_get::<i64>("", name).ok())
+            .unwrap_or(0)
+            .max(0) as u64
+    };
+    let mut stats = LessonStats {
+        opened: get("opened"),
+        completed: get("completed"),
+        quiz_takers: get("takers"),
+        quiz_passed: get("passed"),
+        ..Default::default()
+    };
     if let LessonBody::Video(_) = content.body {
         let mut seconds: Vec<f64> = state
             .db
-            .query_all_raw(Statement::from_sql_and_values(backend, "SELECT video_seconds FROM lesson_progress WHERE lesson_id = $1", [lesson.id.into()]))
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT video_seconds FROM lesson_progress WHERE lesson_id = $1",
+                [lesson.id.into()],
+            ))
             .await?
             .iter()
             .filter_map(|r| r.try_get::<f64>("", "video_seconds").ok())
@@ -175,10 +264,15 @@ pub async fn lesson_stats(state: &AppState, lesson: &LessonEntry, content: &Less
             }
         }
         for question in &quiz.questions {
-            let mut q = QuestionStats { id: question.id.clone(), ..Default::default() };
+            let mut q = QuestionStats {
+                id: question.id.clone(),
+                ..Default::default()
+            };
             let mut wrong: HashMap<String, u64> = HashMap::new();
             for answers in first.values() {
-                let Some(chosen) = answers.get(&question.id) else { continue };
+                let Some(chosen) = answers.get(&question.id) else {
+                    continue;
+                };
                 q.answered += 1;
                 let mut sorted = chosen.clone();
                 sorted.sort();
@@ -191,7 +285,9 @@ pub async fn lesson_stats(state: &AppState, lesson: &LessonEntry, content: &Less
                     *wrong.entry(choice.clone()).or_default() += 1;
                 }
             }
-            q.top_wrong = wrong.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+            q.top_wrong = wrong
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
             stats.questions.push(q);
         }
     }

@@ -24,21 +24,36 @@ pub const STAFF_COOKIE: &str = "hw_staff";
 /// The staff member behind a request: a session cookie, or `Authorization: Bearer hwk_…`.
 pub async fn current_staff(state: &AppState, req: &Request) -> Result<Option<Staff>, AppError> {
     let now = state.clock.now();
-    if let Some(token) = req.header("authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-        return staff::authenticate_token(&state.db, token.trim(), now).await.map_err(from_db);
+    if let Some(token) = req
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return staff::authenticate_token(&state.db, token.trim(), now)
+            .await
+            .map_err(from_db);
     }
     match auth::cookie(req, STAFF_COOKIE) {
-        Some(token) => staff::authenticate_session(&state.db, token, now).await.map_err(from_db),
+        Some(token) => staff::authenticate_session(&state.db, token, now)
+            .await
+            .map_err(from_db),
         None => Ok(None),
     }
 }
 
 /// The staff member, if their role allows `allowed`: otherwise sign in (303) or 403.
-pub async fn require(state: &AppState, req: &Request, allowed: impl Fn(&Staff) -> bool) -> Result<Staff, AppError> {
+pub async fn require(
+    state: &AppState,
+    req: &Request,
+    allowed: impl Fn(&Staff) -> bool,
+) -> Result<Staff, AppError> {
     let staff = current_staff(state, req)
         .await?
         .ok_or_else(|| AppError::SignIn(req.uri().path().to_owned()))?;
-    if allowed(&staff) { Ok(staff) } else { Err(AppError::Forbidden) }
+    if allowed(&staff) {
+        Ok(staff)
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 /// The CSRF token of a staff session: an HMAC of the session with the server's secret.
@@ -51,24 +66,40 @@ pub fn csrf_token(state: &AppState, staff: &Staff) -> String {
 
 /// A state-changing staff request is genuine: API tokens carry no cookie to forge; sessions
 /// must send their CSRF token (form field or `X-CSRF-Token`).
-pub fn check_csrf(state: &AppState, req: &Request, staff: &Staff, submitted: Option<&str>) -> Result<(), AppError> {
+pub fn check_csrf(
+    state: &AppState,
+    req: &Request,
+    staff: &Staff,
+    submitted: Option<&str>,
+) -> Result<(), AppError> {
     if staff.session_hash.is_empty() {
         return Ok(());
     }
-    let given = submitted.or_else(|| req.header(auth::CSRF_HEADER)).unwrap_or_default();
+    let given = submitted
+        .or_else(|| req.header(auth::CSRF_HEADER))
+        .unwrap_or_default();
     if bool::from(csrf_token(state, staff).as_bytes().ct_eq(given.as_bytes())) {
         Ok(())
     } else {
-        Err(AppError::BadRequest("the form has expired; please reload the page".into()))
+        Err(AppError::BadRequest(
+            "the form has expired; please reload the page".into(),
+        ))
     }
 }
 
 pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn staff_cookie(state: &AppState, value: &str, clear: bool) -> String {
-    let secure = if state.settings.is_https() { "; Secure" } else { "" };
+    let secure = if state.settings.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
     let max_age = if clear { "; Max-Age=0" } else { "" };
     format!("{STAFF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{max_age}")
 }
@@ -103,34 +134,76 @@ fn local_path(next: Option<&str>) -> String {
 }
 
 #[handler]
-pub async fn login_page(state: Data<&AppState>, lang: Lang, Query(query): Query<NextQuery>, req: &Request) -> Result<Response, AppError> {
+pub async fn login_page(
+    state: Data<&AppState>,
+    lang: Lang,
+    Query(query): Query<NextQuery>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let (csrf, new) = auth::csrf_token(req);
     let s = staff_ui(lang);
-    let page = LoginPage { page: chrome(&state, lang, s.sign_in, "/staff/login"), s, csrf: csrf.clone(), next: local_path(query.next.as_deref()), failed: false };
+    let page = LoginPage {
+        page: chrome(&state, lang, s.sign_in, "/staff/login"),
+        s,
+        csrf: csrf.clone(),
+        next: local_path(query.next.as_deref()),
+        failed: false,
+    };
     let mut response = html(render(&page)?);
     if new {
-        response.headers_mut().append(header::SET_COOKIE, auth::set_cookie(&state, auth::CSRF_COOKIE, &csrf, auth::YEAR).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            auth::set_cookie(&state, auth::CSRF_COOKIE, &csrf, auth::YEAR)
+                .parse()
+                .expect("cookie"),
+        );
     }
     Ok(response)
 }
 
 #[handler]
-pub async fn login_submit(state: Data<&AppState>, lang: Lang, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
+pub async fn login_submit(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
     if !auth::csrf_ok(req, field(&fields, "csrf")) {
-        return Err(AppError::BadRequest("the form has expired; please reload the page".into()));
+        return Err(AppError::BadRequest(
+            "the form has expired; please reload the page".into(),
+        ));
     }
-    let email = field(&fields, "email").unwrap_or_default().trim().to_lowercase();
+    let email = field(&fields, "email")
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
     let password = field(&fields, "password").unwrap_or_default();
     let window = std::time::Duration::from_secs(900);
     let ip = auth::client_ip(&state, req);
-    for (key, max) in [(format!("login-ip:{ip}"), 30), (format!("login-account:{email}"), 10)] {
-        state.cache.rate_limit(&key, max, window).await.map_err(AppError::TooManyRequests)?;
+    for (key, max) in [
+        (format!("login-ip:{ip}"), 30),
+        (format!("login-account:{email}"), 10),
+    ] {
+        state
+            .cache
+            .rate_limit(&key, max, window)
+            .await
+            .map_err(AppError::TooManyRequests)?;
     }
     let next = local_path(field(&fields, "next"));
-    match staff::login(&state.db, &email, password, state.clock.now()).await.map_err(from_db)? {
+    match staff::login(&state.db, &email, password, state.clock.now())
+        .await
+        .map_err(from_db)?
+    {
         Some(token) => {
-            let who = staff::authenticate_session(&state.db, &token, state.clock.now()).await.map_err(from_db)?;
-            let target = if next.is_empty() { who.as_ref().map(home_for).unwrap_or_else(|| "/".into()) } else { next };
+            let who = staff::authenticate_session(&state.db, &token, state.clock.now())
+                .await
+                .map_err(from_db)?;
+            let target = if next.is_empty() {
+                who.as_ref().map(home_for).unwrap_or_else(|| "/".into())
+            } else {
+                next
+            };
             tracing::info!(staff_id = who.as_ref().map(|s| s.id), "staff signed in");
             Ok(Response::builder()
                 .status(StatusCode::SEE_OTHER)
@@ -147,13 +220,19 @@ pub async fn login_submit(state: Data<&AppState>, lang: Lang, Form(fields): Form
                 next,
                 failed: true,
             };
-            Ok(html(render(&page)?).with_status(StatusCode::UNAUTHORIZED).into_response())
+            Ok(html(render(&page)?)
+                .with_status(StatusCode::UNAUTHORIZED)
+                .into_response())
         }
     }
 }
 
 #[handler]
-pub async fn logout(state: Data<&AppState>, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
+pub async fn logout(
+    state: Data<&AppState>,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let who = require(&state, req, |_| true).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
     if let Some(token) = auth::cookie(req, STAFF_COOKIE) {
@@ -178,32 +257,77 @@ struct SetupPage {
 }
 
 #[handler]
-pub async fn setup_page(state: Data<&AppState>, lang: Lang, Path(token): Path<String>, req: &Request) -> Result<Response, AppError> {
-    let email = staff::invite_email(&state.db, &token, state.clock.now()).await.map_err(from_db)?;
+pub async fn setup_page(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path(token): Path<String>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let email = staff::invite_email(&state.db, &token, state.clock.now())
+        .await
+        .map_err(from_db)?;
     let (csrf, new) = auth::csrf_token(req);
     let s = staff_ui(lang);
-    let status = if email.is_some() { StatusCode::OK } else { StatusCode::GONE };
-    let page = SetupPage { page: chrome(&state, lang, s.set_password, "/staff/setup"), s, csrf: csrf.clone(), email, error: None, action: format!("/staff/setup/{token}") };
+    let status = if email.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::GONE
+    };
+    let page = SetupPage {
+        page: chrome(&state, lang, s.set_password, "/staff/setup"),
+        s,
+        csrf: csrf.clone(),
+        email,
+        error: None,
+        action: format!("/staff/setup/{token}"),
+    };
     let mut response = html(render(&page)?).with_status(status).into_response();
     if new {
-        response.headers_mut().append(header::SET_COOKIE, auth::set_cookie(&state, auth::CSRF_COOKIE, &csrf, auth::YEAR).parse().expect("cookie"));
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            auth::set_cookie(&state, auth::CSRF_COOKIE, &csrf, auth::YEAR)
+                .parse()
+                .expect("cookie"),
+        );
     }
     Ok(response)
 }
 
 #[handler]
-pub async fn setup_submit(state: Data<&AppState>, lang: Lang, Path(token): Path<String>, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
+pub async fn setup_submit(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path(token): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
     if !auth::csrf_ok(req, field(&fields, "csrf")) {
-        return Err(AppError::BadRequest("the form has expired; please reload the page".into()));
+        return Err(AppError::BadRequest(
+            "the form has expired; please reload the page".into(),
+        ));
     }
     let password = field(&fields, "password").unwrap_or_default();
     match staff::set_password(&state.db, &token, password, state.clock.now()).await {
-        Ok(_) => Ok(Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, "/staff/login").finish()),
+        Ok(_) => Ok(Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header(header::LOCATION, "/staff/login")
+            .finish()),
         Err(message) => {
             let s = staff_ui(lang);
-            let email = staff::invite_email(&state.db, &token, state.clock.now()).await.map_err(from_db)?;
-            let page = SetupPage { page: chrome(&state, lang, s.set_password, "/staff/setup"), s, csrf: field(&fields, "csrf").unwrap_or_default().to_owned(), email, error: Some(message), action: format!("/staff/setup/{token}") };
-            Ok(html(render(&page)?).with_status(StatusCode::BAD_REQUEST).into_response())
+            let email = staff::invite_email(&state.db, &token, state.clock.now())
+                .await
+                .map_err(from_db)?;
+            let page = SetupPage {
+                page: chrome(&state, lang, s.set_password, "/staff/setup"),
+                s,
+                csrf: field(&fields, "csrf").unwrap_or_default().to_owned(),
+                email,
+                error: Some(message),
+                action: format!("/staff/setup/{token}"),
+            };
+            Ok(html(render(&page)?)
+                .with_status(StatusCode::BAD_REQUEST)
+                .into_response())
         }
     }
 }
@@ -218,7 +342,12 @@ struct TokensPage {
     created: Option<String>,
 }
 
-async fn tokens_page(state: &AppState, lang: Lang, who: &Staff, created: Option<String>) -> Result<Response, AppError> {
+async fn tokens_page(
+    state: &AppState,
+    lang: Lang,
+    who: &Staff,
+    created: Option<String>,
+) -> Result<Response, AppError> {
     use sea_orm::{ConnectionTrait, Statement};
     let rows = state
         .db
@@ -233,36 +362,75 @@ async fn tokens_page(state: &AppState, lang: Lang, who: &Staff, created: Option<
         .iter()
         .filter_map(|r| {
             let created: chrono::DateTime<chrono::Utc> = r.try_get("", "created_at").ok()?;
-            let revoked: Option<chrono::DateTime<chrono::Utc>> = r.try_get("", "revoked_at").ok()?;
-            Some((r.try_get("", "id").ok()?, r.try_get("", "name").ok()?, created.format("%Y-%m-%d").to_string(), revoked.is_some()))
+            let revoked: Option<chrono::DateTime<chrono::Utc>> =
+                r.try_get("", "revoked_at").ok()?;
+            Some((
+                r.try_get("", "id").ok()?,
+                r.try_get("", "name").ok()?,
+                created.format("%Y-%m-%d").to_string(),
+                revoked.is_some(),
+            ))
         })
         .collect();
     let s = staff_ui(lang);
-    let page = TokensPage { page: chrome(state, lang, s.tokens, "/staff/tokens"), s, csrf: csrf_token(state, who), tokens: list, created };
+    let page = TokensPage {
+        page: chrome(state, lang, s.tokens, "/staff/tokens"),
+        s,
+        csrf: csrf_token(state, who),
+        tokens: list,
+        created,
+    };
     Ok(html(render(&page)?))
 }
 
 #[handler]
-pub async fn tokens_list(state: Data<&AppState>, lang: Lang, req: &Request) -> Result<Response, AppError> {
+pub async fn tokens_list(
+    state: Data<&AppState>,
+    lang: Lang,
+    req: &Request,
+) -> Result<Response, AppError> {
     let who = require(&state, req, |_| true).await?;
     tokens_page(&state, lang, &who, None).await
 }
 
 #[handler]
-pub async fn token_create(state: Data<&AppState>, lang: Lang, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
+pub async fn token_create(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let who = require(&state, req, |_| true).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
     let name = field(&fields, "name").unwrap_or("token").trim().to_owned();
-    let (_, token) = staff::create_token(&state.db, &who, if name.is_empty() { "token" } else { &name }, state.clock.now()).await.map_err(from_db)?;
+    let (_, token) = staff::create_token(
+        &state.db,
+        &who,
+        if name.is_empty() { "token" } else { &name },
+        state.clock.now(),
+    )
+    .await
+    .map_err(from_db)?;
     tokens_page(&state, lang, &who, Some(token)).await
 }
 
 #[handler]
-pub async fn token_revoke(state: Data<&AppState>, Path(id): Path<i64>, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
+pub async fn token_revoke(
+    state: Data<&AppState>,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let who = require(&state, req, |_| true).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    if !staff::revoke_token(&state.db, &who, id, state.clock.now()).await.map_err(from_db)? {
+    if !staff::revoke_token(&state.db, &who, id, state.clock.now())
+        .await
+        .map_err(from_db)?
+    {
         return Err(AppError::NotFound);
     }
-    Ok(Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, "/staff/tokens").finish())
+    Ok(Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, "/staff/tokens")
+        .finish())
 }

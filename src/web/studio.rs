@@ -25,11 +25,25 @@ async fn editor(state: &AppState, req: &Request) -> Result<Staff, AppError> {
     require(state, req, Staff::can_edit).await
 }
 
-async fn find(state: &AppState, series: &str, lesson: Option<&str>) -> Result<(std::sync::Arc<Catalog>, usize, Option<usize>), AppError> {
+async fn find(
+    state: &AppState,
+    series: &str,
+    lesson: Option<&str>,
+) -> Result<(std::sync::Arc<Catalog>, usize, Option<usize>), AppError> {
     let catalog = lessons::catalog(state).await.map_err(from_db)?;
-    let si = catalog.series.iter().position(|s| s.slug == series).ok_or(AppError::NotFound)?;
+    let si = catalog
+        .series
+        .iter()
+        .position(|s| s.slug == series)
+        .ok_or(AppError::NotFound)?;
     let li = match lesson {
-        Some(slug) => Some(catalog.series[si].lessons.iter().position(|l| l.slug == slug).ok_or(AppError::NotFound)?),
+        Some(slug) => Some(
+            catalog.series[si]
+                .lessons
+                .iter()
+                .position(|l| l.slug == slug)
+                .ok_or(AppError::NotFound)?,
+        ),
         None => None,
     };
     Ok((catalog, si, li))
@@ -45,7 +59,11 @@ struct IndexPage {
 }
 
 #[handler]
-pub async fn index(state: Data<&AppState>, lang: Lang, req: &Request) -> Result<Response, AppError> {
+pub async fn index(
+    state: Data<&AppState>,
+    lang: Lang,
+    req: &Request,
+) -> Result<Response, AppError> {
     let who = editor(&state, req).await?;
     let catalog = lessons::catalog(&state).await.map_err(from_db)?;
     let s = staff_ui(lang);
@@ -53,7 +71,17 @@ pub async fn index(state: Data<&AppState>, lang: Lang, req: &Request) -> Result<
         page: chrome(&state, lang, s.studio, "/studio"),
         s,
         csrf: csrf_token(&state, &who),
-        series: catalog.series.iter().map(|x| (x.slug.clone(), x.title.get(lang).to_owned(), x.lessons.len())).collect(),
+        series: catalog
+            .series
+            .iter()
+            .map(|x| {
+                (
+                    x.slug.clone(),
+                    x.title.get(lang).to_owned(),
+                    x.lessons.len(),
+                )
+            })
+            .collect(),
     };
     Ok(html(render(&page)?))
 }
@@ -85,7 +113,13 @@ struct SeriesPage {
     rows: Vec<Row>,
 }
 
-fn row(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang, s: &StaffUi, now: chrono::DateTime<chrono::Utc>) -> Row {
+fn row(
+    series: &SeriesEntry,
+    lesson: &LessonEntry,
+    lang: Lang,
+    s: &StaffUi,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Row {
     let local = lesson.release_at.with_timezone(&series.timezone());
     let (state, released) = match (lesson.status, lesson.release_at <= now) {
         (LessonStatus::Draft, _) => (s.draft, false),
@@ -106,7 +140,12 @@ fn row(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang, s: &StaffUi, now:
 }
 
 #[handler]
-pub async fn calendar(state: Data<&AppState>, lang: Lang, Path(series): Path<String>, req: &Request) -> Result<Response, AppError> {
+pub async fn calendar(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path(series): Path<String>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let who = editor(&state, req).await?;
     let (catalog, si, _) = find(&state, &series, None).await?;
     let entry = &catalog.series[si];
@@ -122,13 +161,20 @@ pub async fn calendar(state: Data<&AppState>, lang: Lang, Path(series): Path<Str
         first_release: entry.first_release.to_string(),
         weekday: entry.release_weekday.clone(),
         time: entry.release_time.clone(),
-        rows: entry.lessons.iter().map(|l| row(entry, l, lang, s, now)).collect(),
+        rows: entry
+            .lessons
+            .iter()
+            .map(|l| row(entry, l, lang, s, now))
+            .collect(),
     };
     Ok(html(render(&page)?))
 }
 
 fn back(series: &str) -> Response {
-    Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, format!("/studio/s/{series}")).finish()
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, format!("/studio/s/{series}"))
+        .finish()
 }
 
 #[handler]
@@ -151,65 +197,108 @@ pub async fn lesson_action(
             let time = field(&fields, "time")
                 .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok())
                 .ok_or_else(|| AppError::BadRequest("time: use HH:MM".into()))?;
-            studio::reschedule(&state, &who, entry, lesson_entry, date, time).await.map_err(from_db)?;
+            studio::reschedule(&state, &who, entry, lesson_entry, date, time)
+                .await
+                .map_err(from_db)?;
         }
-        "publish" => studio::publish_now(&state, &who, entry, lesson_entry).await.map_err(from_db)?,
-        "unpublish" => studio::unpublish(&state, &who, entry, lesson_entry).await.map_err(from_db)?,
+        "publish" => studio::publish_now(&state, &who, entry, lesson_entry)
+            .await
+            .map_err(from_db)?,
+        "unpublish" => studio::unpublish(&state, &who, entry, lesson_entry)
+            .await
+            .map_err(from_db)?,
         _ => return Err(AppError::NotFound),
     }
     Ok(back(&series))
 }
 
 #[handler]
-pub async fn cadence(state: Data<&AppState>, Path(series): Path<String>, Form(fields): Form<Vec<(String, String)>>, req: &Request) -> Result<Response, AppError> {
+pub async fn cadence(
+    state: Data<&AppState>,
+    Path(series): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
     let who = editor(&state, req).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
     let (catalog, si, _) = find(&state, &series, None).await?;
     let first = field(&fields, "first_release")
         .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .ok_or_else(|| AppError::BadRequest("first_release: use YYYY-MM-DD".into()))?;
-    let weekday = field(&fields, "weekday").and_then(parse_weekday).ok_or_else(|| AppError::BadRequest("weekday: mon … sun".into()))?;
+    let weekday = field(&fields, "weekday")
+        .and_then(parse_weekday)
+        .ok_or_else(|| AppError::BadRequest("weekday: mon … sun".into()))?;
     let time = field(&fields, "time")
         .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M").ok())
         .ok_or_else(|| AppError::BadRequest("time: use HH:MM".into()))?;
-    studio::set_cadence(&state, &who, &catalog.series[si], first, weekday, time).await.map_err(from_db)?;
+    studio::set_cadence(&state, &who, &catalog.series[si], first, weekday, time)
+        .await
+        .map_err(from_db)?;
     Ok(back(&series))
 }
 
 /// A lesson exactly as learners will see it, released or not, under a preview banner. Rendered
 /// fresh every time and never stored in a cache learners read.
 #[handler]
-pub async fn preview(state: Data<&AppState>, lang: Lang, Path((series, lesson)): Path<(String, String)>, req: &Request) -> Result<Response, AppError> {
+pub async fn preview(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path((series, lesson)): Path<(String, String)>,
+    req: &Request,
+) -> Result<Response, AppError> {
     editor(&state, req).await?;
     let (catalog, si, li) = find(&state, &series, Some(&lesson)).await?;
-    let visible = Visible { catalog, series_index: si, lesson_index: li.unwrap_or_default() };
-    let content = crate::store::content::lesson_content(&state.db, visible.lesson().id).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
+    let visible = Visible {
+        catalog,
+        series_index: si,
+        lesson_index: li.unwrap_or_default(),
+    };
+    let content = crate::store::content::lesson_content(&state.db, visible.lesson().id)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
     let page = super::pages::lesson_view(&state, &visible, &content, lang);
     let banner = format!(
         r#"<p class="preview-banner" role="status">{} · {}</p>"#,
         staff_ui(lang).preview_banner,
-        format_moment(visible.lesson().release_at, visible.series().timezone(), lang)
+        format_moment(
+            visible.lesson().release_at,
+            visible.series().timezone(),
+            lang
+        )
     );
     let body = render(&page)?
         .replacen("<!--hw:banner-->", &banner, 1)
         .replace("\"/media/", "\"/studio/media/");
     let mut response = html(body);
-    response.headers_mut().insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, "no-store".parse().expect("header"));
     Ok(response)
 }
 
 /// Media of any lesson, for previews.
 #[handler]
-pub async fn preview_media(state: Data<&AppState>, Path((series, lesson, name)): Path<(String, String, String)>, req: &Request) -> Result<Response, AppError> {
+pub async fn preview_media(
+    state: Data<&AppState>,
+    Path((series, lesson, name)): Path<(String, String, String)>,
+    req: &Request,
+) -> Result<Response, AppError> {
     editor(&state, req).await?;
     let (catalog, si, li) = find(&state, &series, Some(&lesson)).await?;
     let entry = &catalog.series[si].lessons[li.unwrap_or_default()];
     let meta = entry.media(&name).ok_or(AppError::NotFound)?;
-    let bytes = crate::store::content::media_bytes(&state.db, entry.id, &name).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
+    let bytes = crate::store::content::media_bytes(&state.db, entry.id, &name)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, meta.content_type.as_str())
         .header(header::CACHE_CONTROL, "no-store")
-        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox")
+        .header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        )
         .body(bytes))
 }
 
@@ -229,16 +318,30 @@ struct StatsPage {
 }
 
 fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 { "–".into() } else { format!("{:.0}%", part as f64 * 100.0 / whole as f64) }
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{:.0}%", part as f64 * 100.0 / whole as f64)
+    }
 }
 
 #[handler]
-pub async fn stats(state: Data<&AppState>, lang: Lang, Path((series, lesson)): Path<(String, String)>, req: &Request) -> Result<Response, AppError> {
+pub async fn stats(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path((series, lesson)): Path<(String, String)>,
+    req: &Request,
+) -> Result<Response, AppError> {
     editor(&state, req).await?;
     let (catalog, si, li) = find(&state, &series, Some(&lesson)).await?;
     let entry = &catalog.series[si].lessons[li.unwrap_or_default()];
-    let content = crate::store::content::lesson_content(&state.db, entry.id).await.map_err(from_db)?.ok_or(AppError::NotFound)?;
-    let figures = studio::lesson_stats(&state, entry, &content).await.map_err(from_db)?;
+    let content = crate::store::content::lesson_content(&state.db, entry.id)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    let figures = studio::lesson_stats(&state, entry, &content)
+        .await
+        .map_err(from_db)?;
     let s = staff_ui(lang);
     let questions = content
         .quiz
@@ -250,15 +353,30 @@ pub async fn stats(state: Data<&AppState>, lang: Lang, Path((series, lesson)): P
                 .top_wrong
                 .as_ref()
                 .map(|(id, n)| {
-                    let text = question.choices.iter().find(|c| &c.id == id).map(|c| c.text.get(lang)).unwrap_or(id);
+                    let text = question
+                        .choices
+                        .iter()
+                        .find(|c| &c.id == id)
+                        .map(|c| c.text.get(lang))
+                        .unwrap_or(id);
                     format!("{text} ({n})")
                 })
                 .unwrap_or_else(|| "–".into());
-            (question.prompt.get(lang).to_owned(), q.answered, percent(q.correct, q.answered), wrong)
+            (
+                question.prompt.get(lang).to_owned(),
+                q.answered,
+                percent(q.correct, q.answered),
+                wrong,
+            )
         })
         .collect();
     let page = StatsPage {
-        page: chrome(&state, lang, s.stats, &format!("/studio/s/{series}/{lesson}/stats")),
+        page: chrome(
+            &state,
+            lang,
+            s.stats,
+            &format!("/studio/s/{series}/{lesson}/stats"),
+        ),
         s,
         series: series.clone(),
         title: entry.title.get(lang).to_owned(),

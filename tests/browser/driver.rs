@@ -438,8 +438,86 @@ impl Browser {
         self.find(css).await.text().await
     }
 
-    pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await;
+    /// Taps (on a phone) or clicks (on a PC) the first element matching `css`, as a person
+    /// would: scrolled to the middle of the screen, then a touch or mouse press and release at
+    /// its centre, which must not be covered by another element.
+    ///
+    /// This sends input through the DevTools protocol rather than WebDriver's "element click",
+    /// because chromedriver's click waits on a page timer that never fires while page scripts
+    /// are disabled.
+    pub async fn tap(&self, css: &str) {
+        self.find(css).await;
+        let point = self
+            .execute_with(
+                r#"
+const el = document.querySelector(arguments[0]);
+el.scrollIntoView({ block: 'center', inline: 'nearest' });
+const r = el.getBoundingClientRect();
+const x = r.left + r.width / 2, y = r.top + r.height / 2;
+const hit = document.elementFromPoint(x, y);
+const ok = !!hit && (hit === el || el.contains(hit)
+  || (el.labels && Array.from(el.labels).some(l => l.contains(hit))));
+return { x, y, ok, hit: hit ? hit.outerHTML.slice(0, 160) : null };
+"#,
+                vec![json!(css)],
+            )
+            .await;
+        assert!(
+            point["ok"] == json!(true),
+            "tapping `{css}` on {} would hit another element: {}",
+            self.where_now().await,
+            point["hit"]
+        );
+        let (x, y) = (&point["x"], &point["y"]);
+        match self.device {
+            Device::Phone => {
+                self.cdp(
+                    "Input.dispatchTouchEvent",
+                    json!({ "type": "touchStart", "touchPoints": [{ "x": x, "y": y }] }),
+                )
+                .await;
+                self.cdp(
+                    "Input.dispatchTouchEvent",
+                    json!({ "type": "touchEnd", "touchPoints": [] }),
+                )
+                .await;
+            }
+            Device::Desktop => {
+                for kind in ["mousePressed", "mouseReleased"] {
+                    self.cdp(
+                        "Input.dispatchMouseEvent",
+                        json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// `None` when the centre of the first element matching `css` is visible where it is now
+    /// on the screen; otherwise what covers it (e.g. a sticky header).
+    pub async fn covered(&self, css: &str) -> Option<String> {
+        self.find(css).await;
+        let found = self
+            .execute_with(
+                r#"
+const el = document.querySelector(arguments[0]);
+const r = el.getBoundingClientRect();
+const x = r.left + r.width / 2, y = r.top + r.height / 2;
+if (y < 0 || y > window.innerHeight) return { ok: false, hit: 'off screen at y=' + Math.round(y) };
+const hit = document.elementFromPoint(x, y);
+const ok = !!hit && (hit === el || el.contains(hit)
+  || (el.labels && Array.from(el.labels).some(l => l.contains(hit))));
+return { ok, hit: hit ? hit.outerHTML.slice(0, 160) + ' at y=' + Math.round(y) : null };
+"#,
+                vec![json!(css)],
+            )
+            .await;
+        if found["ok"] == json!(true) {
+            None
+        } else {
+            Some(found["hit"].to_string())
+        }
     }
 
     /// Runs `script` (a function body; `arguments` holds `args`) in the page, returns its result.
@@ -610,17 +688,6 @@ impl Element<'_> {
         self.browser
             .get(&format!("/element/{}/{what}", self.id))
             .await
-    }
-
-    pub async fn click(&self) {
-        let path = format!("/element/{}/click", self.id);
-        if let Err(e) = self
-            .browser
-            .command(reqwest::Method::POST, &path, Some(json!({})))
-            .await
-        {
-            panic!("click on {}: {e}", self.browser.where_now().await);
-        }
     }
 
     /// Types `text` into the element.

@@ -29,9 +29,42 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// The parents' lesson released in the week of `WEEK3` in the standard fixture.
 const THIS_WEEKS_LESSON: &str = "/s/family/third-article";
 
-async fn assert_fits_the_screen(browser: &Browser, what: &str) {
-    if let Some(overflow) = browser.horizontal_overflow().await {
-        panic!("{what} is wider than the phone's screen: {overflow}");
+/// Layout problems found on the way; a test reports them all at its end, after it has gone
+/// through the whole flow.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    async fn check_fits_the_screen(&mut self, browser: &Browser, what: &str) {
+        if let Some(overflow) = browser.horizontal_overflow().await {
+            self.0.push(format!(
+                "{what} is wider than the phone's screen: {overflow}"
+            ));
+        }
+    }
+
+    /// The text of `css` must sit on one line (a recovery code broken over lines is easy to
+    /// copy wrongly).
+    async fn check_one_line(&mut self, browser: &Browser, css: &str, what: &str) {
+        let lines = browser
+            .execute_with(
+                "return document.querySelector(arguments[0]).getClientRects().length;",
+                vec![json!(css)],
+            )
+            .await;
+        if lines != json!(1) {
+            self.0.push(format!(
+                "{what} (`{css}`) is broken over {lines} lines on the phone's screen"
+            ));
+        }
+    }
+
+    fn assert_none(self) {
+        assert!(
+            self.0.is_empty(),
+            "layout problems:\n- {}",
+            self.0.join("\n- ")
+        );
     }
 }
 
@@ -44,6 +77,7 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
     let app = TestApp::spawn(&db, WEEK3, content.path()).await;
     let token = app.make_code().await;
     let phone = Browser::launch(Device::Phone).await;
+    let mut problems = Problems::default();
 
     let agent = phone.execute("return navigator.userAgent;").await;
     assert!(
@@ -66,19 +100,30 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
     );
     phone.screenshot("join-1-page").await;
     phone.full_page_screenshot("join-1-page-full").await;
-    assert_fits_the_screen(&phone, "the join page").await;
+    problems
+        .check_fits_the_screen(&phone, "the join page")
+        .await;
 
     // Consent is not pre-ticked, and the browser will not send the form without it.
     let accept = phone.find("input[name=accept_policy]").await;
     assert!(!accept.is_selected().await, "consent is not pre-ticked");
-    phone.click("form button[type=submit]").await;
+    phone.tap("form button[type=submit]").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(
         phone.path().await,
         join_path,
         "the form is not sent without consent"
     );
+    // The browser scrolls back to the box to tick: it must be in sight, not under the header.
+    phone.screenshot("join-2-no-consent").await;
+    if let Some(cover) = phone.covered("input[name=accept_policy]").await {
+        problems.0.push(format!(
+            "after tapping the join button without consent, the browser scrolls the consent \
+             checkbox to the top of the screen, where the sticky header covers it: {cover}"
+        ));
+    }
 
-    accept.click().await;
+    phone.tap("input[name=accept_policy]").await;
     assert!(accept.is_selected().await);
     let nickname = phone.find("input[name=nickname]").await;
     nickname.send_keys("小王").await;
@@ -91,10 +136,10 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
             .await,
         "the parents' lessons are chosen by default"
     );
-    phone.screenshot("join-2-filled").await;
+    phone.screenshot("join-3-filled").await;
 
     // Joining lands on this week's lesson with a one-time welcome and the recovery code.
-    phone.click("form button[type=submit]").await;
+    phone.tap("form button[type=submit]").await;
     phone.wait_for_path(THIS_WEEKS_LESSON).await;
     let banner = phone.text("section.banner").await;
     assert!(banner.contains("欢迎加入"), "welcome banner: {banner}");
@@ -104,9 +149,18 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
         "the banner shows the recovery code: {recovery_code:?}"
     );
     assert_eq!(phone.text("main h1").await, "第3课");
-    phone.screenshot("join-3-lesson").await;
-    phone.full_page_screenshot("join-3-lesson-full").await;
-    assert_fits_the_screen(&phone, "the lesson page with the welcome banner").await;
+    problems
+        .check_one_line(
+            &phone,
+            "section.banner code.code",
+            "the recovery code in the welcome",
+        )
+        .await;
+    phone.screenshot("join-4-lesson").await;
+    phone.full_page_screenshot("join-4-lesson-full").await;
+    problems
+        .check_fits_the_screen(&phone, "the lesson page with the welcome banner")
+        .await;
 
     phone.goto(&app.url(THIS_WEEKS_LESSON)).await;
     assert!(
@@ -130,12 +184,24 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
             .as_deref(),
         Some("小王")
     );
-    phone.screenshot("join-4-me").await;
-    phone.full_page_screenshot("join-4-me-full").await;
-    assert_fits_the_screen(&phone, "the /me page").await;
+    problems
+        .check_one_line(&phone, "dl.facts code.code", "the recovery code on /me")
+        .await;
+    for summary in phone.find_all("details summary").await {
+        let text = summary.text().await;
+        if text.contains("privacy") || text.contains("children") {
+            problems.0.push(format!(
+                "/me in Chinese lists a consent by its internal name: {text:?}"
+            ));
+        }
+    }
+    phone.screenshot("join-5-me").await;
+    phone.full_page_screenshot("join-5-me-full").await;
+    problems.check_fits_the_screen(&phone, "the /me page").await;
 
     phone.close().await;
     app.stop().await;
+    problems.assert_none();
 }
 
 #[tokio::test]
@@ -146,6 +212,7 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
     let db = TestDatabase::create().await;
     let app = TestApp::spawn(&db, WEEK3, content.path()).await;
     let phone = Browser::launch(Device::Phone).await;
+    let mut problems = Problems::default();
 
     // Turn off the pages' JavaScript, and check that it is off.
     phone
@@ -180,11 +247,13 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
     );
     phone.screenshot("lesson-1-comic").await;
     phone.full_page_screenshot("lesson-1-comic-full").await;
-    assert_fits_the_screen(&phone, "the comic lesson").await;
+    problems
+        .check_fits_the_screen(&phone, "the comic lesson")
+        .await;
 
     // The quiz, answered wrongly first: a plain form post, no script.
-    phone.click("input[name='q.q1'][value='a']").await;
-    phone.click("form#quiz button[type=submit]").await;
+    phone.tap("input[name='q.q1'][value='a']").await;
+    phone.tap("form#quiz button[type=submit]").await;
     phone.wait_for_path("/s/family/first-comic/quiz").await;
     assert_eq!(phone.text("main h1").await, "您的得分：0 / 2");
     assert_eq!(phone.find_all("section.result.fail").await.len(), 1);
@@ -192,11 +261,11 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
 
     // Then right: a single choice and two of a multiple choice.
     phone.goto(&app.url("/s/family/first-comic")).await;
-    phone.click("input[name='q.q1'][value='b']").await;
-    phone.click("input[name='q.q2'][value='a']").await;
-    phone.click("input[name='q.q2'][value='c']").await;
+    phone.tap("input[name='q.q1'][value='b']").await;
+    phone.tap("input[name='q.q2'][value='a']").await;
+    phone.tap("input[name='q.q2'][value='c']").await;
     phone.screenshot("quiz-2-answered").await;
-    phone.click("form#quiz button[type=submit]").await;
+    phone.tap("form#quiz button[type=submit]").await;
     phone.wait_for_path("/s/family/first-comic/quiz").await;
     assert_eq!(phone.text("main h1").await, "您的得分：2 / 2");
     assert!(phone.text("section.result").await.contains("通过了"));
@@ -208,10 +277,25 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
     );
     phone.screenshot("quiz-3-result").await;
     phone.full_page_screenshot("quiz-3-result-full").await;
-    assert_fits_the_screen(&phone, "the quiz result").await;
+    problems
+        .check_fits_the_screen(&phone, "the quiz result")
+        .await;
+
+    // "Try again" jumps back to the quiz, which must show below the sticky header.
+    phone.tap("a.button[href$='#quiz']").await;
+    phone.wait_for_path("/s/family/first-comic").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    phone.screenshot("quiz-4-try-again").await;
+    if let Some(cover) = phone.covered("form#quiz h2").await {
+        problems.0.push(format!(
+            "the quiz result's \"try again\" link jumps to #quiz, whose heading ends up under \
+             the sticky header: {cover}"
+        ));
+    }
 
     phone.close().await;
     app.stop().await;
+    problems.assert_none();
 }
 
 #[tokio::test]
@@ -224,6 +308,7 @@ async fn the_poster_prints_to_pdf() {
     let token = app.make_code().await;
     let join_url = format!("{PUBLIC_URL}/join/{token}");
     let pc = Browser::launch(Device::Desktop).await;
+    let mut problems = Problems::default();
 
     pc.goto(&app.url(&format!("/qr/{token}/poster"))).await;
     assert_eq!(pc.assert_images_loaded("img.poster-qr").await, 1);
@@ -262,8 +347,37 @@ async fn the_poster_prints_to_pdf() {
         Err(_) => eprintln!("pdftoppm not installed (poppler-utils): not drawing the PDF"),
     }
 
+    // Step 1 says where the code is; it must be where it says.
+    let layout = pc
+        .execute(
+            "const qr = document.querySelector('img.poster-qr').getBoundingClientRect();\n\
+             const steps = document.querySelector('ol.poster-steps').getBoundingClientRect();\n\
+             return { qr_above_steps: qr.bottom <= steps.top, step1: document.querySelector('ol.poster-steps li').innerText };",
+        )
+        .await;
+    let step1 = layout["step1"].as_str().unwrap_or_default().to_owned();
+    if layout["qr_above_steps"] == json!(true)
+        && (step1.contains("下面") || step1.contains("below"))
+    {
+        problems.0.push(format!(
+            "the poster's step 1 says the QR code is below ({step1:?}), but it is printed above the steps"
+        ));
+    }
     pc.close().await;
+
+    // A manager opening the poster link on a phone (to share it) can see it whole.
+    let phone = Browser::launch(Device::Phone).await;
+    phone.goto(&app.url(&format!("/qr/{token}/poster"))).await;
+    phone.assert_images_loaded("img.poster-qr").await;
+    phone.execute("window.scrollTo(0, 0);").await;
+    phone.screenshot("poster-3-phone").await;
+    problems
+        .check_fits_the_screen(&phone, "the poster page")
+        .await;
+    phone.close().await;
+
     app.stop().await;
+    problems.assert_none();
 }
 
 /// Pages in a PDF: page objects (`/Type /Page`, not `/Type /Pages`).
