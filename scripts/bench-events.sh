@@ -123,14 +123,15 @@ free_port() {
   die "no free port found"
 }
 
-# CPU seconds used so far: of one process (cpu_of PID), of every `postgres` process (cpu_pg).
+# CPU seconds used so far: of one process (cpu_of PID), of every `postgres` process (cpu_pg;
+# with the children they reaped, so backends that ended are still counted).
 CLK_TCK="$(getconf CLK_TCK 2>/dev/null || echo 100)"
 cpu_of() {
   awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 cpu_pg() {
   cat /proc/[0-9]*/stat 2>/dev/null | awk -v hz="$CLK_TCK" '$2 == "(postgres)" {
-    line = $0; sub(/^.*\) /, "", line); split(line, f, " "); s += f[12] + f[13] } END { printf "%.2f\n", s / hz }'
+    line = $0; sub(/^.*\) /, "", line); split(line, f, " "); s += f[12] + f[13] + f[14] + f[15] } END { printf "%.2f\n", s / hz }'
 }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
 
@@ -381,21 +382,23 @@ ON CONFLICT (learner_id, client_id) DO NOTHING;
 SQL
 say "   script (learners $LMIN..$LMAX, lessons $SMIN..$SMAX):"
 sed 's/^/     /' "$TMP/insert.sql"
+sleep 1 # let the server's connections end
 pg0="$(cpu_pg)"
-pgbench -n -c "$BENCH_LEARNERS" -j "$BENCH_PGBENCH_JOBS" -T "$BENCH_SECONDS" -f "$TMP/insert.sql" \
-  -D lmin="$LMIN" -D lmax="$LMAX" -D smin="$SMIN" -D smax="$SMAX" "$DB_URL" >"$TMP/pgbench.txt" 2>&1 \
-  || {
-    cat "$TMP/pgbench.txt"
-    die "pgbench failed"
-  }
+TIMEFORMAT='%U %S'
+if ! { time pgbench -n -c "$BENCH_LEARNERS" -j "$BENCH_PGBENCH_JOBS" -T "$BENCH_SECONDS" -f "$TMP/insert.sql" \
+  -D lmin="$LMIN" -D lmax="$LMAX" -D smin="$SMIN" -D smax="$SMAX" "$DB_URL" >"$TMP/pgbench.txt" 2>&1; } 2>"$TMP/pgbench.time"; then
+  cat "$TMP/pgbench.txt"
+  die "pgbench failed"
+fi
 PGB_PG_CPU="$(sub "$(cpu_pg)" "$pg0")"
+PGB_CPU="$(awk '{ printf "%.1f\n", $1 + $2 }' "$TMP/pgbench.time")"
 sed 's/^/   /' "$TMP/pgbench.txt"
-PGB_TPS="$(awk '/^tps = / { print $3; exit }' "$TMP/pgbench.txt")"
+PGB_TPS="$(awk '/^tps = / { printf "%.1f\n", $3; exit }' "$TMP/pgbench.txt")"
 [[ -n "$PGB_TPS" ]] || die "no tps line in pgbench's output"
 PGB_FAILED="$(awk -F': ' '/^number of failed transactions/ { split($2, a, " "); print a[1] }' "$TMP/pgbench.txt")"
 PGB_ROWS="$(psql_db -At -c 'SELECT count(*) FROM bench_event')"
 PGB_LAT="$(awk '/^latency average/ { print $4 " " $5; exit }' "$TMP/pgbench.txt")"
-say "   pgbench: $PGB_TPS tps = rows/s; bench_event rows: $PGB_ROWS ($(awk -v r="$PGB_ROWS" -v t="$BENCH_SECONDS" 'BEGIN { printf "%.1f", r / t }')/s over ${BENCH_SECONDS}s); PostgreSQL CPU seconds: $PGB_PG_CPU"
+say "   pgbench: $PGB_TPS tps = rows/s; bench_event rows: $PGB_ROWS ($(awk -v r="$PGB_ROWS" -v t="$BENCH_SECONDS" 'BEGIN { printf "%.1f", r / t }')/s over ${BENCH_SECONDS}s); CPU seconds: PostgreSQL $PGB_PG_CPU, pgbench $PGB_CPU"
 
 # ---------------------------------------------------------------------------------------------
 section "summary"
@@ -421,7 +424,7 @@ for B in "${BATCHES[@]}"; do
     "${P99[$B]}" "${ERRS[$B]}" "${ACKED[$B]}" "${MISSING[$B]}" "$PGB_TPS" "$r" "$ok"
 done
 say ""
-say "CPU seconds per run (server / PostgreSQL / generator): $(for B in "${BATCHES[@]}"; do printf 'batch %s: %s / %s / %s; ' "$B" "${SRV_CPU[$B]}" "${PG_CPU[$B]}" "${GEN_CPU[$B]}"; done)pgbench run: PostgreSQL $PGB_PG_CPU"
+say "CPU seconds per run (server / PostgreSQL / generator): $(for B in "${BATCHES[@]}"; do printf 'batch %s: %s / %s / %s; ' "$B" "${SRV_CPU[$B]}" "${PG_CPU[$B]}" "${GEN_CPU[$B]}"; done)pgbench run (PostgreSQL / pgbench): $PGB_PG_CPU / $PGB_CPU"
 say "Missing acknowledged events: $(for B in "${BATCHES[@]}"; do printf '%s ' "${MISSING[$B]}"; done)(must be 0)"
 say "Reproduce: BENCH_LEARNERS=$BENCH_LEARNERS BENCH_SECONDS=$BENCH_SECONDS BENCH_BATCH=\"${BATCHES[*]}\"$([[ "$BENCH_REDIS_DB" == 5 ]] || printf ' BENCH_REDIS_DB=%s' "$BENCH_REDIS_DB") scripts/bench-events.sh"
 if [[ "$ALL_OK" == 1 ]]; then

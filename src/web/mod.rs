@@ -1,4 +1,6 @@
-//! HTML for learners: pages, media, static assets and the language switch.
+//! The HTML side: learner pages, media and assets, joining and accounts, and the staff areas.
+//! Every route is listed once in `table()`, which builds the router and which the tests read to
+//! check every route for every role.
 
 pub mod account;
 pub mod admin;
@@ -17,77 +19,261 @@ pub mod staff;
 pub mod studio;
 pub mod views;
 
-use poem::{Route, get, post};
+use std::collections::BTreeMap;
 
-/// Adds the learner routes to `route`.
-pub fn routes(route: Route) -> Route {
-    route
-        .at("/", get(pages::home_page))
-        .at("/s/:series", get(pages::series_page))
-        .at("/s/:series/:lesson", get(pages::lesson_page))
-        .at("/s/:series/:lesson/quiz", post(pages::quiz_answer))
-        .at("/s/:series/:lesson/done", post(progress::mark_done))
-        .at("/s/:series/certificate", get(progress::certificate))
-        .at("/progress/beacon", post(progress::beacon))
-        .at("/lang/:code", get(pages::switch_language))
-        .at("/media/:series/:lesson/:name", get(media::media))
-        .at("/static/:name", get(assets::static_file))
-        .at("/join/:token", get(join::join_page).post(join::join_submit))
-        .at(
+use poem::endpoint::BoxEndpoint;
+use poem::http::Method;
+use poem::{EndpointExt, Response, Route, RouteMethod};
+
+/// Every HTML route: method, path pattern and handler.
+fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
+    vec![
+        (Method::GET, "/", pages::home_page.map_to_response().boxed()),
+        (
+            Method::GET,
+            "/s/:series",
+            pages::series_page.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/s/:series/:lesson",
+            pages::lesson_page.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/s/:series/:lesson/quiz",
+            pages::quiz_answer.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/s/:series/:lesson/done",
+            progress::mark_done.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/s/:series/certificate",
+            progress::certificate.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/progress/beacon",
+            progress::beacon.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/lang/:code",
+            pages::switch_language.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/media/:series/:lesson/:name",
+            media::media.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/static/:name",
+            assets::static_file.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/join/:token",
+            join::join_page.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/join/:token",
+            join::join_submit.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
             "/recover",
-            get(join::recover_page).post(join::recover_submit),
-        )
-        .at("/me", get(account::me).post(account::me_update))
-        .at("/me/export.json", get(account::me_export))
-        .at("/me/delete", post(account::me_delete))
-        .at("/qr/:file", get(qr::qr_image))
-        .at("/qr/:token/poster", get(qr::poster))
-        .at(
+            join::recover_page.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/recover",
+            join::recover_submit.map_to_response().boxed(),
+        ),
+        (Method::GET, "/me", account::me.map_to_response().boxed()),
+        (
+            Method::POST,
+            "/me",
+            account::me_update.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/me/export.json",
+            account::me_export.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/me/delete",
+            account::me_delete.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/qr/:file",
+            qr::qr_image.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/qr/:token/poster",
+            qr::poster.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
             "/staff/login",
-            get(staff::login_page).post(staff::login_submit),
-        )
-        .at("/staff/logout", post(staff::logout))
-        .at(
+            staff::login_page.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/staff/login",
+            staff::login_submit.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/staff/logout",
+            staff::logout.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
             "/staff/setup/:token",
-            get(staff::setup_page).post(staff::setup_submit),
-        )
-        .at(
+            staff::setup_page.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/staff/setup/:token",
+            staff::setup_submit.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
             "/staff/tokens",
-            get(staff::tokens_list).post(staff::token_create),
-        )
-        .at("/staff/tokens/:id/revoke", post(staff::token_revoke))
-        .at("/admin", get(admin::index))
-        .at("/admin/factories", post(admin::add_factory))
-        .at("/admin/factories/:factory/lines", post(admin::add_line))
-        .at("/admin/staff", post(admin::add_staff))
-        .at("/admin/learner-request", post(admin::learner_request))
-        .at(
+            staff::tokens_list.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/staff/tokens",
+            staff::token_create.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/staff/tokens/:id/revoke",
+            staff::token_revoke.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/admin",
+            admin::index.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/admin/factories",
+            admin::add_factory.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/admin/factories/:factory/lines",
+            admin::add_line.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/admin/staff",
+            admin::add_staff.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/admin/learner-request",
+            admin::learner_request.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
             "/admin/learners/:id/export.json",
-            get(admin::learner_export),
-        )
-        .at("/admin/learners/:id/delete", post(admin::learner_delete))
-        .at("/manage", get(manage::home))
-        .at("/manage/f/:factory", get(manage::dashboard))
-        .at(
+            admin::learner_export.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/admin/learners/:id/delete",
+            admin::learner_delete.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/manage",
+            manage::home.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/manage/f/:factory",
+            manage::dashboard.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
             "/manage/f/:factory/dashboard.csv",
-            get(manage::dashboard_csv),
-        )
-        .at("/manage/f/:factory/codes", post(manage::create_code))
-        .at(
+            manage::dashboard_csv.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/manage/f/:factory/codes",
+            manage::create_code.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
             "/manage/f/:factory/codes/:code/revoke",
-            post(manage::revoke_code),
-        )
-        .at("/studio", get(studio::index))
-        .at("/studio/s/:series", get(studio::calendar))
-        .at("/studio/s/:series/cadence", post(studio::cadence))
-        .at("/studio/s/:series/:lesson/stats", get(studio::stats))
-        .at(
+            manage::revoke_code.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/studio",
+            studio::index.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/studio/s/:series",
+            studio::calendar.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/studio/s/:series/cadence",
+            studio::cadence.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/studio/s/:series/:lesson/stats",
+            studio::stats.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
             "/studio/s/:series/:lesson/:action",
-            post(studio::lesson_action),
-        )
-        .at("/studio/preview/:series/:lesson", get(studio::preview))
-        .at(
+            studio::lesson_action.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/studio/preview/:series/:lesson",
+            studio::preview.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
             "/studio/media/:series/:lesson/:name",
-            get(studio::preview_media),
-        )
+            studio::preview_media.map_to_response().boxed(),
+        ),
+    ]
+}
+
+/// Method and path pattern of every HTML route, for tests and tools.
+pub fn route_list() -> Vec<(Method, &'static str)> {
+    table()
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+/// Adds every HTML route to `route`.
+pub fn routes(route: Route) -> Route {
+    let mut by_path: BTreeMap<&'static str, RouteMethod> = BTreeMap::new();
+    for (method, path, endpoint) in table() {
+        let entry = by_path.remove(path).unwrap_or_default();
+        by_path.insert(path, entry.method(method, endpoint));
+    }
+    by_path
+        .into_iter()
+        .fold(route, |route, (path, methods)| route.at(path, methods))
 }

@@ -259,7 +259,11 @@ impl Browser {
             panic!(
                 "chromedriver could not start Chromium: {}\n{INSTALL_HINT}\nchromedriver log:\n{}",
                 match answer {
-                    Ok(body) => body["value"].to_string(),
+                    Ok(body) => format!(
+                        "{}: {}",
+                        body["value"]["error"].as_str().unwrap_or("no session"),
+                        body["value"]["message"].as_str().unwrap_or_default()
+                    ),
                     Err(e) => e,
                 },
                 driver.log()
