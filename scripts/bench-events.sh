@@ -133,6 +133,21 @@ cpu_pg() {
   cat /proc/[0-9]*/stat 2>/dev/null | awk -v hz="$CLK_TCK" '$2 == "(postgres)" {
     line = $0; sub(/^.*\) /, "", line); split(line, f, " "); s += f[12] + f[13] + f[14] + f[15] } END { printf "%.2f\n", s / hz }'
 }
+cpu_comm() { # NAME: CPU seconds of every live process with that command name
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v hz="$CLK_TCK" -v name="($1)" '$2 == name {
+    line = $0; sub(/^.*\) /, "", line); split(line, f, " "); s += f[12] + f[13] } END { printf "%.2f\n", s / hz }'
+}
+machine_ticks() { # "busy total" jiffies of all cores, from /proc/stat
+  awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
+}
+busy_pct() { # "busy0 total0" "busy1 total1" → % of all cores busy in between
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+    if (y[2] > x[2]) printf "%.0f\n", 100 * (y[1] - x[1]) / (y[2] - x[2]); else print "n/a" }'
+}
+redis_commands() { # commands processed by the whole Redis server so far (empty without Redis)
+  [[ -n "${REDIS:-}" ]] || return 0
+  redis-cli -u "$REDIS" INFO stats 2>/dev/null | tr -d '\r' | awk -F: '$1 == "total_commands_processed" { print $2 }'
+}
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
 
 psql_db() { psql "$DB_URL" -X -q -v ON_ERROR_STOP=1 "$@"; }
@@ -279,12 +294,15 @@ done
 say "$(wc -l <"$TOKENS_FILE") learners enrolled in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 # ---------------------------------------------------------------------------------------------
-declare -A EPS RPS P50 P99 ERRS MISSING ACKED SRV_CPU PG_CPU GEN_CPU
+declare -A EPS RPS P50 P99 ERRS MISSING ACKED SRV_CPU PG_CPU GEN_CPU BUSY
 for B in "${BATCHES[@]}"; do
   section "load: $BENCH_LEARNERS learners × batches of $B events for ${BENCH_SECONDS}s"
   ACKED_FILE="$TMP/acked-$B.csv"
   srv0="$(cpu_of "$SERVER_PID")"
   pg0="$(cpu_pg)"
+  rs0="$(cpu_comm redis-server)"
+  rc0="$(redis_commands)"
+  m0="$(machine_ticks)"
   start_sampler "$TMP/activity-$B.txt"
   gen_args=(--url "$BASE" --learners "$BENCH_LEARNERS" --seconds "$BENCH_SECONDS" --batch "$B"
     --tokens-file "$TOKENS_FILE" --series "$BENCH_SERIES" --lessons-per-batch "$BENCH_LESSONS_PER_BATCH"
@@ -292,8 +310,11 @@ for B in "${BATCHES[@]}"; do
   [[ -z "$BENCH_LESSONS" ]] || gen_args+=(--lessons "$BENCH_LESSONS")
   "$GEN" "${gen_args[@]}" 2>&1 | tee "$TMP/gen-$B.txt" | sed 's/^/   /' || die "the load generator failed"
   stop_sampler
+  BUSY[$B]="$(busy_pct "$m0" "$(machine_ticks)")"
   SRV_CPU[$B]="$(sub "$(cpu_of "$SERVER_PID")" "$srv0")"
   PG_CPU[$B]="$(sub "$(cpu_pg)" "$pg0")"
+  RS_CPU="$(sub "$(cpu_comm redis-server)" "$rs0")"
+  rc1="$(redis_commands)"
   result="$(grep '^RESULT ' "$TMP/gen-$B.txt" | tail -n 1)"
   [[ -n "$result" ]] || die "the load generator printed no RESULT line"
   field() { tr ' ' '\n' <<<"$result" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
@@ -304,7 +325,10 @@ for B in "${BATCHES[@]}"; do
   ERRS[$B]="$(field errors)"
   ACKED[$B]="$(field acked)"
   GEN_CPU[$B]="$(field cpu_s)"
-  say "   CPU seconds during the run: server ${SRV_CPU[$B]}, PostgreSQL ${PG_CPU[$B]}, generator ${GEN_CPU[$B]} (of $((CORES * BENCH_SECONDS)) available)"
+  say "   CPU seconds during the run: server ${SRV_CPU[$B]}, PostgreSQL ${PG_CPU[$B]}, redis-server $RS_CPU, generator ${GEN_CPU[$B]} (of $((CORES * BENCH_SECONDS)) available); all cores ${BUSY[$B]}% busy"
+  if [[ -n "$rc0" && -n "$rc1" ]]; then
+    say "   Redis commands during the run: $((rc1 - rc0)) for $(field requests) requests ($(awk -v c=$((rc1 - rc0)) -v r="$(field requests)" 'BEGIN { if (r > 0) printf "%.1f", c / r; else print "n/a" }') per request; the whole Redis server is counted)"
+  fi
   report_sampler "$TMP/activity-$B.txt"
 
   # Every acknowledged id must be stored.
@@ -384,12 +408,14 @@ say "   script (learners $LMIN..$LMAX, lessons $SMIN..$SMAX):"
 sed 's/^/     /' "$TMP/insert.sql"
 sleep 1 # let the server's connections end
 pg0="$(cpu_pg)"
+m0="$(machine_ticks)"
 TIMEFORMAT='%U %S'
 if ! { time pgbench -n -c "$BENCH_LEARNERS" -j "$BENCH_PGBENCH_JOBS" -T "$BENCH_SECONDS" -f "$TMP/insert.sql" \
   -D lmin="$LMIN" -D lmax="$LMAX" -D smin="$SMIN" -D smax="$SMAX" "$DB_URL" >"$TMP/pgbench.txt" 2>&1; } 2>"$TMP/pgbench.time"; then
   cat "$TMP/pgbench.txt"
   die "pgbench failed"
 fi
+PGB_BUSY="$(busy_pct "$m0" "$(machine_ticks)")"
 PGB_PG_CPU="$(sub "$(cpu_pg)" "$pg0")"
 PGB_CPU="$(awk '{ printf "%.1f\n", $1 + $2 }' "$TMP/pgbench.time")"
 sed 's/^/   /' "$TMP/pgbench.txt"
@@ -398,7 +424,7 @@ PGB_TPS="$(awk '/^tps = / { printf "%.1f\n", $3; exit }' "$TMP/pgbench.txt")"
 PGB_FAILED="$(awk -F': ' '/^number of failed transactions/ { split($2, a, " "); print a[1] }' "$TMP/pgbench.txt")"
 PGB_ROWS="$(psql_db -At -c 'SELECT count(*) FROM bench_event')"
 PGB_LAT="$(awk '/^latency average/ { print $4 " " $5; exit }' "$TMP/pgbench.txt")"
-say "   pgbench: $PGB_TPS tps = rows/s; bench_event rows: $PGB_ROWS ($(awk -v r="$PGB_ROWS" -v t="$BENCH_SECONDS" 'BEGIN { printf "%.1f", r / t }')/s over ${BENCH_SECONDS}s); CPU seconds: PostgreSQL $PGB_PG_CPU, pgbench $PGB_CPU"
+say "   pgbench: $PGB_TPS tps = rows/s; bench_event rows: $PGB_ROWS ($(awk -v r="$PGB_ROWS" -v t="$BENCH_SECONDS" 'BEGIN { printf "%.1f", r / t }')/s over ${BENCH_SECONDS}s); CPU seconds: PostgreSQL $PGB_PG_CPU, pgbench $PGB_CPU; all cores $PGB_BUSY% busy"
 
 # ---------------------------------------------------------------------------------------------
 section "summary"
@@ -424,7 +450,7 @@ for B in "${BATCHES[@]}"; do
     "${P99[$B]}" "${ERRS[$B]}" "${ACKED[$B]}" "${MISSING[$B]}" "$PGB_TPS" "$r" "$ok"
 done
 say ""
-say "CPU seconds per run (server / PostgreSQL / generator): $(for B in "${BATCHES[@]}"; do printf 'batch %s: %s / %s / %s; ' "$B" "${SRV_CPU[$B]}" "${PG_CPU[$B]}" "${GEN_CPU[$B]}"; done)pgbench run (PostgreSQL / pgbench): $PGB_PG_CPU / $PGB_CPU"
+say "CPU seconds per run (server / PostgreSQL / generator, all cores busy): $(for B in "${BATCHES[@]}"; do printf 'batch %s: %s / %s / %s, %s%%; ' "$B" "${SRV_CPU[$B]}" "${PG_CPU[$B]}" "${GEN_CPU[$B]}" "${BUSY[$B]}"; done)pgbench run (PostgreSQL / pgbench, all cores busy): $PGB_PG_CPU / $PGB_CPU, $PGB_BUSY%"
 say "Missing acknowledged events: $(for B in "${BATCHES[@]}"; do printf '%s ' "${MISSING[$B]}"; done)(must be 0)"
 say "Reproduce: BENCH_LEARNERS=$BENCH_LEARNERS BENCH_SECONDS=$BENCH_SECONDS BENCH_BATCH=\"${BATCHES[*]}\"$([[ "$BENCH_REDIS_DB" == 5 ]] || printf ' BENCH_REDIS_DB=%s' "$BENCH_REDIS_DB") scripts/bench-events.sh"
 if [[ "$ALL_OK" == 1 ]]; then

@@ -25,31 +25,31 @@ impl Shown {
 }
 
 /// Suppresses a set of counts that add up to `total` (shown alongside them): every count below
-/// 5, and, when exactly one count is hidden, the next smallest too — otherwise the hidden one is
-/// `total` minus the others. A total below 5 hides everything.
+/// 5, and then more of the smallest counts until the hidden ones together are 0 or at least 5 —
+/// otherwise `total` minus the shown counts would reveal a group smaller than 5. A total below 5
+/// hides everything.
 pub fn suppress_parts(parts: &[u64], total: u64) -> (Vec<Shown>, Shown) {
     if total < MIN_GROUP {
         return (vec![Shown::Hidden; parts.len()], Shown::Hidden);
     }
-    let mut shown: Vec<Shown> = parts
-        .iter()
-        .map(|&n| {
-            if n < MIN_GROUP {
-                Shown::Hidden
-            } else {
-                Shown::Count(n)
-            }
-        })
-        .collect();
-    let hidden = shown.iter().filter(|s| **s == Shown::Hidden).count();
-    let next_smallest = parts
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| shown[*i] != Shown::Hidden)
-        .min_by_key(|(_, n)| **n)
-        .map(|(i, _)| i);
-    if let Some(index) = next_smallest.filter(|_| hidden == 1) {
-        shown[index] = Shown::Hidden;
+    let mut shown: Vec<Shown> = parts.iter().map(|&n| count(n)).collect();
+    loop {
+        let hidden: Vec<usize> = (0..parts.len())
+            .filter(|i| shown[*i] == Shown::Hidden)
+            .collect();
+        let hidden_sum: u64 = hidden.iter().map(|i| parts[*i]).sum();
+        // One hidden count can be worked out exactly; several need to add up to a group.
+        let exposed = hidden_sum > 0 && (hidden.len() == 1 || hidden_sum < MIN_GROUP);
+        if !exposed {
+            break;
+        }
+        let next = (0..parts.len())
+            .filter(|i| shown[*i] != Shown::Hidden)
+            .min_by_key(|i| parts[*i]);
+        match next {
+            Some(index) => shown[index] = Shown::Hidden,
+            None => break,
+        }
     }
     (shown, Shown::Count(total))
 }
@@ -101,6 +101,16 @@ mod tests {
                 Shown::Count(9)
             ]
         );
+    }
+
+    #[test]
+    fn hidden_counts_must_add_up_to_a_group() {
+        // 7, 3 and an empty 0 (total 10): hiding 3 and 0 would still reveal 10 − 7 = 3.
+        let (parts, _) = suppress_parts(&[7, 3, 0], 10);
+        assert_eq!(parts, vec![Shown::Hidden, Shown::Hidden, Shown::Hidden]);
+        // 2 and 3 hidden add up to 5: enough.
+        let (parts, _) = suppress_parts(&[9, 2, 3], 14);
+        assert_eq!(parts, vec![Shown::Count(9), Shown::Hidden, Shown::Hidden]);
     }
 
     #[test]

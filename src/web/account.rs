@@ -77,13 +77,15 @@ async fn me_page(
         consents: consents
             .into_iter()
             .map(|c| {
+                let kind = match (c.kind.as_str(), lang) {
+                    ("children", Lang::Zh) => "孩子年龄段",
+                    ("children", Lang::En) => "Children's age bands",
+                    (_, Lang::Zh) => "隐私说明",
+                    (_, Lang::En) => "Privacy notice",
+                };
+                let when = format_moment(c.agreed_at, tz, lang);
                 (
-                    format!(
-                        "{} · {} · {}",
-                        c.kind,
-                        c.policy_version,
-                        format_moment(c.agreed_at, tz, lang)
-                    ),
+                    format!("{kind} · {} · {when}", c.policy_version),
                     c.agreed_to,
                 )
             })

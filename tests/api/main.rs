@@ -15,4 +15,5 @@ mod ops;
 mod pages;
 mod progress;
 mod sample_content;
+mod staff;
 mod visibility;
