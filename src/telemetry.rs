@@ -89,6 +89,8 @@ pub fn route_label(path: &str) -> &'static str {
         ["api", "v1", "me", "export"] => "/api/v1/me/export",
         ["api", "v1", "me", "progress"] => "/api/v1/me/progress",
         ["api", "v1", "progress", "events"] => "/api/v1/progress/events",
+        ["api", "v1", "studio", ..] => "/api/v1/studio/*",
+        ["api", "v1", "manage", ..] => "/api/v1/manage/*",
         ["api", ..] => "/api/other",
         _ => "other",
     }

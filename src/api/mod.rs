@@ -5,6 +5,7 @@ pub mod enrollment;
 pub mod lessons;
 pub mod problem;
 pub mod progress;
+pub mod staff;
 
 use poem::Route;
 use poem_openapi::OpenApiService;
@@ -16,6 +17,7 @@ pub type Service = OpenApiService<
         lessons::LessonsApi,
         enrollment::EnrollmentApi,
         progress::ProgressApi,
+        staff::StaffApi,
     ),
     (),
 >;
@@ -26,6 +28,7 @@ pub fn service(settings: &Settings) -> Service {
             lessons::LessonsApi,
             enrollment::EnrollmentApi,
             progress::ProgressApi,
+            staff::StaffApi,
         ),
         "Homeward API",
         env!("CARGO_PKG_VERSION"),

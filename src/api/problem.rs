@@ -67,6 +67,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::error::AppError> for Box<ApiError> {
+    fn from(error: crate::error::AppError) -> Self {
+        Box::new(error.into())
+    }
+}
+
 impl From<crate::error::AppError> for ApiError {
     fn from(error: crate::error::AppError) -> ApiError {
         use crate::error::AppError;

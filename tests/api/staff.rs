@@ -826,3 +826,142 @@ async fn editors_see_per_question_statistics() {
     assert!(stats.contains("<td>33%</td><td>A (2)</td>"), "{stats}");
     assert!(stats.contains("<td>100%</td><td>–</td>"), "{stats}");
 }
+
+/// Who may call each API operation; an operation missing here fails the test.
+fn api_access(method: &str, path: &str) -> Access {
+    use Access::*;
+    match (method, path) {
+        ("GET", "/series" | "/series/{series}" | "/series/{series}/lessons/{lesson}")
+        | ("POST", "/series/{series}/lessons/{lesson}/quiz")
+        | ("GET", "/enrollments/{token}")
+        | ("POST", "/enrollments" | "/sessions/recover") => Public,
+        ("GET" | "PATCH" | "DELETE", "/me")
+        | ("GET", "/me/export" | "/me/progress")
+        | ("POST", "/progress/events") => Learner,
+        ("GET", "/studio/series/{series}/calendar")
+        | (
+            "POST",
+            "/studio/series/{series}/lessons/{lesson}/reschedule"
+            | "/studio/series/{series}/lessons/{lesson}/publish"
+            | "/studio/series/{series}/lessons/{lesson}/unpublish",
+        ) => Editors,
+        ("GET", "/manage/factories/{factory}/dashboard")
+        | ("POST", "/manage/factories/{factory}/codes") => Factory,
+        _ => panic!("no access entry for API {method} {path}: add one to tests/api/staff.rs"),
+    }
+}
+
+#[tokio::test]
+async fn every_api_operation_answers_every_role_as_it_should() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let own = make_code(&app, None, None).await;
+    let other = make_code(&app, None, None).await;
+    let learner = enroll(&app, &own.token, "").await;
+    let now = app.clock.now();
+    let mut tokens = std::collections::HashMap::new();
+    for (who, email, role, factory) in [
+        (Who::Editor, "e@example.org", Role::Editor, None),
+        (
+            Who::OwnManager,
+            "m@example.org",
+            Role::Manager,
+            Some(own.factory_id),
+        ),
+        (
+            Who::OtherManager,
+            "o@example.org",
+            Role::Manager,
+            Some(other.factory_id),
+        ),
+        (Who::Admin, "a@example.org", Role::Admin, None),
+    ] {
+        let (id, _) = staff::add(&app.state.db, email, role, factory, None, now)
+            .await
+            .unwrap();
+        let member = staff::Staff {
+            id,
+            email: email.into(),
+            role,
+            factory_id: factory,
+            line_ids: None,
+            session_hash: String::new(),
+        };
+        let (_, token) = staff::create_token(&app.state.db, &member, "test", now)
+            .await
+            .unwrap();
+        tokens.insert(format!("{who:?}"), token);
+    }
+    let spec = app.json("/api/openapi.json").await;
+    let mut operations = Vec::new();
+    for (path, methods) in spec["paths"].as_object().unwrap() {
+        for method in methods.as_object().unwrap().keys() {
+            operations.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    assert!(operations.len() >= 19, "{operations:?}");
+    // Deleting the learner's account goes last, so the other operations still have a learner.
+    operations.sort_by_key(|(method, path)| (method == "DELETE", path.clone()));
+    for (method, pattern) in &operations {
+        let rule = api_access(method, pattern);
+        let path = pattern
+            .replace("{series}", "family")
+            .replace("{lesson}", "first-comic")
+            .replace("{token}", &own.token)
+            .replace("{factory}", &own.factory_id.to_string());
+        let url = app.url(&format!("/api/v1{path}"));
+        for who in [
+            Who::Anonymous,
+            Who::Learner,
+            Who::Editor,
+            Who::OwnManager,
+            Who::OtherManager,
+            Who::Admin,
+        ] {
+            // A well-formed body, so that only who is asking decides the answer.
+            let body = match pattern.as_str() {
+                "/progress/events" => r#"{"events": []}"#,
+                "/studio/series/{series}/lessons/{lesson}/reschedule" => {
+                    r#"{"date": "2030-01-30", "time": "09:00"}"#
+                }
+                "/manage/factories/{factory}/codes" => r#"{"label": "matrix"}"#,
+                "/series/{series}/lessons/{lesson}/quiz" => r#"{"answers": {}}"#,
+                "/sessions/recover" => r#"{"recovery_code": "0000-0000-0000-0000"}"#,
+                _ => "{}",
+            };
+            let mut request = app
+                .client
+                .request(method.parse().unwrap(), &url)
+                .header("content-type", "application/json")
+                .body(body);
+            request = match who {
+                Who::Anonymous => request,
+                Who::Learner => request.bearer_auth(&learner.token),
+                _ => request.bearer_auth(&tokens[&format!("{who:?}")]),
+            };
+            let status = request.send().await.unwrap().status().as_u16();
+            let context = format!("API {method} {pattern} as {who:?}: {status}");
+            assert!(status < 500, "{context}");
+            let allowed = match rule {
+                Access::Public => true,
+                Access::Learner => who == Who::Learner,
+                Access::Editors => matches!(who, Who::Editor | Who::Admin),
+                Access::Factory => matches!(who, Who::OwnManager | Who::Admin),
+                Access::AnyStaff | Access::Managers | Access::Admins => unreachable!(),
+            };
+            if allowed {
+                assert!(
+                    status != 401 && status != 403,
+                    "{context} should be allowed"
+                );
+            } else if rule == Access::Factory && who == Who::OtherManager {
+                assert_eq!(status, 404, "{context}: another factory is not found");
+            } else if who == Who::Anonymous || (rule == Access::Learner) || who == Who::Learner {
+                assert_eq!(status, 401, "{context}");
+            } else {
+                assert_eq!(status, 403, "{context}");
+            }
+        }
+    }
+}

@@ -390,6 +390,48 @@ impl Browser {
         }
     }
 
+    /// Marks the page the browser shows now, so that [`Browser::wait_for_new_page`] can tell
+    /// when another page (maybe at the same address, as after a form that redirects back) has
+    /// replaced it.
+    pub async fn mark_page(&self) {
+        self.execute("window.__homewardOldPage = true;").await;
+    }
+
+    /// Waits until a page other than the one marked by [`Browser::mark_page`] has loaded.
+    pub async fn wait_for_new_page(&self) {
+        let started = Instant::now();
+        loop {
+            // While the page changes, scripts may fail to run: try again.
+            let loaded = self
+                .command(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    Some(json!({
+                        "script": "return document.readyState === 'complete' && !window.__homewardOldPage;",
+                        "args": [],
+                    })),
+                )
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                return;
+            }
+            if started.elapsed() > TIMEOUT {
+                panic!(
+                    "no new page within {TIMEOUT:?}; the browser stayed at {}",
+                    self.where_now().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Deletes every cookie of the page's site (as signing out of everything would).
+    pub async fn delete_cookies(&self) {
+        self.command(reqwest::Method::DELETE, "/cookie", None)
+            .await
+            .unwrap_or_else(|e| panic!("DELETE /cookie: {e}"));
+    }
+
     fn element(&self, found: &Value) -> Element<'_> {
         Element {
             browser: self,
@@ -701,6 +743,21 @@ impl Element<'_> {
                 &format!("/element/{}/value", self.id),
                 json!({ "text": text }),
             )
+            .await;
+    }
+
+    /// Empties an input (WebDriver "Element Clear").
+    pub async fn clear(&self) {
+        self.browser
+            .post(&format!("/element/{}/clear", self.id), json!({}))
+            .await;
+    }
+
+    /// WebDriver "Element Click": the way to pick an `option` of a `select` (whose list is
+    /// drawn by the browser, outside the page, and cannot be tapped at a point).
+    pub async fn click(&self) {
+        self.browser
+            .post(&format!("/element/{}/click", self.id), json!({}))
             .await;
     }
 

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+pub const WEEK2: &str = "2030-01-14T12:00:00Z";
 pub const WEEK3: &str = "2030-01-21T12:00:00Z";
 
 pub fn write(root: &Path, relative: &str, bytes: impl AsRef<[u8]>) {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use homeward::clock::{Clock, ManualClock};
 use homeward::services::enrollment::{self, NewCode};
+use homeward::services::staff::{self, Role};
 use homeward::settings::Settings;
 use homeward::startup::{self, AppState};
 use sea_orm::{ConnectionTrait, Database};
@@ -168,9 +169,9 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    /// Creates a factory, one of its lines and an open enrollment code for that line; returns
-    /// the code's token.
-    pub async fn make_code(&self) -> String {
+    /// Creates the factory 东莞电子厂 (Dongguan Electronics) with one line, `A3线`, and no
+    /// codes; returns (factory id, line id).
+    pub async fn make_factory(&self) -> (i64, i64) {
         let db = &self.state.db;
         let now = self.clock.now();
         let factory_id =
@@ -180,6 +181,34 @@ impl TestApp {
         let line_id = enrollment::add_line(db, factory_id, "A3线", now)
             .await
             .expect("add line");
+        (factory_id, line_id)
+    }
+
+    /// Creates a staff account and sets its password through its set-password link, as the
+    /// new staff member would; returns its id.
+    pub async fn add_staff(
+        &self,
+        email: &str,
+        role: Role,
+        factory_id: Option<i64>,
+        password: &str,
+    ) -> i64 {
+        let now = self.clock.now();
+        let (id, invite) = staff::add(&self.state.db, email, role, factory_id, None, now)
+            .await
+            .unwrap_or_else(|e| panic!("add staff {email}: {e:#}"));
+        staff::set_password(&self.state.db, &invite, password, now)
+            .await
+            .unwrap_or_else(|e| panic!("set the password of {email}: {e}"));
+        id
+    }
+
+    /// Creates a factory, one of its lines and an open enrollment code for that line; returns
+    /// the code's token.
+    pub async fn make_code(&self) -> String {
+        let db = &self.state.db;
+        let now = self.clock.now();
+        let (factory_id, line_id) = self.make_factory().await;
         let (_, token) = enrollment::create_code(
             db,
             NewCode {

@@ -20,7 +20,7 @@ mod helpers;
 use serde_json::json;
 
 use crate::driver::{Browser, Device, screenshot_dir};
-use crate::fixture::WEEK3;
+use crate::fixture::{WEEK2, WEEK3};
 use crate::helpers::{PUBLIC_URL, TestApp, TestDatabase};
 
 /// One browser at a time: each test starts its own Chromium, and they are heavy.
@@ -378,6 +378,249 @@ async fn the_poster_prints_to_pdf() {
 
     app.stop().await;
     problems.assert_none();
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; run with: cargo test --test browser -- --ignored"]
+async fn staff_plan_releases_and_share_codes() {
+    use chrono::{Datelike, Duration, NaiveTime, TimeZone};
+    use homeward::clock::Clock;
+    use homeward::services::staff::Role;
+
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    // Week 2: `third-article` (week 3) is next week's lesson.
+    let app = TestApp::spawn(&db, WEEK2, content.path()).await;
+    let (factory_id, line_id) = app.make_factory().await;
+    app.add_staff(EDITOR, Role::Editor, None, STAFF_PASSWORD)
+        .await;
+    app.add_staff(MANAGER, Role::Manager, Some(factory_id), STAFF_PASSWORD)
+        .await;
+    let learner = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let pc = Browser::launch(Device::Desktop).await;
+
+    // The editor signs in and lands in the studio.
+    pc.goto(&app.url("/staff/login")).await;
+    assert_eq!(pc.text("main h1").await, "工作人员登录");
+    type_into(&pc, "input[name=email]", EDITOR).await;
+    type_into(&pc, "input[name=password]", STAFF_PASSWORD).await;
+    pc.screenshot("staff-1-login").await;
+    pc.tap("form[action='/staff/login'] button[type=submit]")
+        .await;
+    pc.wait_for_path("/studio").await;
+    assert_eq!(pc.text("main h1").await, "课程编辑");
+
+    // The family series' release calendar: next week's lesson is scheduled for Monday 21st.
+    pc.tap("a[href='/studio/s/family']").await;
+    pc.wait_for_path("/studio/s/family").await;
+    let row = "form[action='/studio/s/family/third-article/reschedule']";
+    let before = row_text(&pc, row).await;
+    assert!(
+        before.contains("待发布") && before.contains("1月21日（周一）20:00"),
+        "week 3 is scheduled for Monday 20:00 next week: {before:?}"
+    );
+
+    // Bring it forward to tomorrow morning, Beijing time (the clock is Monday 20:00 there).
+    let now = app.clock.now();
+    let tomorrow = now.with_timezone(&chrono_tz::Asia::Shanghai).date_naive() + Duration::days(1);
+    let at = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
+    let release = chrono_tz::Asia::Shanghai
+        .from_local_datetime(&tomorrow.and_time(at))
+        .single()
+        .expect("a Beijing time")
+        .with_timezone(&chrono::Utc);
+    let date = tomorrow.format("%Y-%m-%d").to_string();
+    fill_date_or_time(&pc, &format!("{row} input[name=date]"), &date).await;
+    fill_date_or_time(&pc, &format!("{row} input[name=time]"), "09:30").await;
+    pc.mark_page().await;
+    pc.tap(&format!("{row} button[type=submit]")).await;
+    pc.wait_for_new_page().await;
+    assert_eq!(pc.path().await, "/studio/s/family");
+    let shown = format!(
+        "{}月{}日（周{}）09:30",
+        tomorrow.month(),
+        tomorrow.day(),
+        ["一", "二", "三", "四", "五", "六", "日"]
+            [tomorrow.weekday().num_days_from_monday() as usize]
+    );
+    let after = row_text(&pc, row).await;
+    assert!(
+        after.contains(&shown) && after.contains("待发布"),
+        "the calendar shows the new release time {shown:?}, still scheduled: {after:?}"
+    );
+    assert_eq!(
+        pc.find(&format!("{row} input[name=date]"))
+            .await
+            .prop("value")
+            .await
+            .as_deref(),
+        Some(date.as_str())
+    );
+    pc.full_page_screenshot("staff-2-calendar").await;
+
+    // The editor previews it as learners will see it, under a banner.
+    pc.tap("a[href='/studio/preview/family/third-article']")
+        .await;
+    pc.wait_for_path("/studio/preview/family/third-article")
+        .await;
+    let banner = pc.text(".preview-banner").await;
+    assert!(
+        banner.contains("预览：学员现在看不到这一课") && banner.contains(&shown),
+        "the preview banner says learners cannot see it yet, and when they will: {banner:?}"
+    );
+    assert_eq!(pc.text("main h1").await, "第3课");
+    assert!(
+        pc.text("main").await.contains("要多听孩子说话。"),
+        "the preview shows the article"
+    );
+    pc.screenshot("staff-3-preview").await;
+
+    // Learners cannot see it today, and can tomorrow after 09:30.
+    let lesson_url = app.url(THIS_WEEKS_LESSON);
+    let today = learner.get(&lesson_url).send().await.expect("GET lesson");
+    assert_eq!(
+        today.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "{THIS_WEEKS_LESSON} is hidden from learners before its new release time"
+    );
+    app.clock.set(release + Duration::minutes(1));
+    let tomorrow_page = learner.get(&lesson_url).send().await.expect("GET lesson");
+    assert_eq!(
+        tomorrow_page.status(),
+        reqwest::StatusCode::OK,
+        "{THIS_WEEKS_LESSON} is out after its new release time ({release})"
+    );
+    let body = tomorrow_page.text().await.expect("lesson page");
+    assert!(body.contains("第3课"), "the lesson page: {body}");
+
+    // The manager signs in on the same PC after the editor (whose cookies go).
+    pc.delete_cookies().await;
+    pc.goto(&app.url("/staff/login")).await;
+    type_into(&pc, "input[name=email]", MANAGER).await;
+    type_into(&pc, "input[name=password]", STAFF_PASSWORD).await;
+    pc.tap("form[action='/staff/login'] button[type=submit]")
+        .await;
+    let dashboard = format!("/manage/f/{factory_id}");
+    pc.wait_for_path(&dashboard).await;
+    assert_eq!(pc.text("main h1").await, "东莞电子厂 · 数据看板");
+    assert!(
+        pc.find_all("a[href$='/poster']").await.is_empty(),
+        "the factory has no codes yet"
+    );
+
+    // A new code for line A3, for the canteen.
+    let form = format!("form[action='/manage/f/{factory_id}/codes']");
+    type_into(&pc, &format!("{form} input[name=label]"), "食堂海报").await;
+    pc.find(&format!(
+        "{form} select[name=line] option[value='{line_id}']"
+    ))
+    .await
+    .click()
+    .await;
+    assert_eq!(
+        pc.find(&format!("{form} select[name=line]"))
+            .await
+            .prop("value")
+            .await,
+        Some(line_id.to_string())
+    );
+    pc.mark_page().await;
+    pc.tap(&format!("{form} button[type=submit]")).await;
+    pc.wait_for_new_page().await;
+    assert_eq!(pc.path().await, dashboard);
+    let codes = pc
+        .execute(
+            "return Array.from(document.querySelectorAll('a[href$=\"/poster\"]')).map(a => {\n\
+               const cells = a.closest('tr').querySelectorAll('td');\n\
+               return { label: cells[0].innerText, line: cells[1].innerText, joins: cells[2].innerText, poster: a.getAttribute('href') };\n\
+             });",
+        )
+        .await;
+    let codes = codes.as_array().expect("a list of codes");
+    assert_eq!(codes.len(), 1, "one code in the table: {codes:?}");
+    let code = &codes[0];
+    assert_eq!(code["label"], json!("✔ 食堂海报"), "{code}");
+    assert_eq!(code["line"], json!("A3线"), "{code}");
+    assert_eq!(code["joins"], json!("0"), "{code}");
+    let poster = code["poster"].as_str().expect("poster link").to_owned();
+    let token = poster
+        .strip_prefix("/qr/")
+        .and_then(|p| p.strip_suffix("/poster"))
+        .expect("/qr/{token}/poster")
+        .to_owned();
+    pc.full_page_screenshot("staff-4-dashboard").await;
+
+    // Its poster: the factory and line, and a QR code that loaded and reads as the join link.
+    pc.tap(&format!("a[href='{poster}']")).await;
+    pc.wait_for_path(&poster).await;
+    assert_eq!(pc.text("main h1").await, "扫码加入归家课堂");
+    let whereabouts = pc.text(".poster-where").await;
+    assert!(
+        whereabouts.contains("东莞电子厂 · A3线") && whereabouts.contains("Dongguan Electronics"),
+        "the poster names the factory and line: {whereabouts:?}"
+    );
+    assert_eq!(pc.assert_images_loaded("img.poster-qr").await, 1);
+    let width = pc
+        .execute("return document.querySelector('img.poster-qr').naturalWidth;")
+        .await;
+    assert!(
+        width.as_u64().is_some_and(|w| w > 0),
+        "the QR image has loaded: naturalWidth {width}"
+    );
+    let screen = pc.full_page_screenshot("staff-5-poster").await;
+    assert_eq!(qr_in_png(&screen), format!("{PUBLIC_URL}/join/{token}"));
+
+    pc.close().await;
+    app.stop().await;
+}
+
+const EDITOR: &str = "editor@example.org";
+const MANAGER: &str = "manager@example.org";
+const STAFF_PASSWORD: &str = "correct horse battery";
+
+/// Types `text` into the empty input `css`, and checks that it took it.
+async fn type_into(browser: &Browser, css: &str, text: &str) {
+    let input = browser.find(css).await;
+    input.clear().await;
+    input.send_keys(text).await;
+    assert_eq!(
+        input.prop("value").await.as_deref(),
+        Some(text),
+        "typed into `{css}`"
+    );
+}
+
+/// Sets a date (`YYYY-MM-DD`) or time (`HH:MM`) input by typing its digits, as a person does:
+/// the browser moves through the fields (year, month, day; hours, minutes) by itself.
+async fn fill_date_or_time(browser: &Browser, css: &str, value: &str) {
+    let input = browser.find(css).await;
+    input.clear().await;
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    input.send_keys(&digits).await;
+    assert_eq!(
+        input.prop("value").await.as_deref(),
+        Some(value),
+        "typed {digits} into `{css}`"
+    );
+}
+
+/// The text of the table row holding `css`.
+async fn row_text(browser: &Browser, css: &str) -> String {
+    browser.find(css).await;
+    browser
+        .execute_with(
+            "return document.querySelector(arguments[0]).closest('tr').innerText;",
+            vec![json!(css)],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Pages in a PDF: page objects (`/Type /Page`, not `/Type /Pages`).
