@@ -341,20 +341,21 @@ stop_server
 HTML_URL="$BASE/manage/f/$FACTORY"
 CSV_URL="$BASE/manage/f/$FACTORY/dashboard.csv"
 CSV_TOTAL="line,\"whole factory\",$BENCH_LEARNERS,"
-declare -A COLD STATS BYTES
+declare -A COLD STATS BYTES LOAD
 
 bench_url() { # KEY URL CHECK
-  local key="$1" url="$2" check="$3" i ms
+  local key="$1" url="$2" check="$3" _ ms
   section "GET ${url#"$BASE"}: a fresh server, 1 cold + $BENCH_REQUESTS sequential requests"
   start_server
   COLD[$key]="$(timed_get "$key" "$url" "$check")"
   BYTES[$key]="$(stat -c %s "$TMP/$key.body")"
   say "   cold (first request after start): ${COLD[$key]} ms, ${BYTES[$key]} bytes"
   : >"$TMP/$key.times"
-  for i in $(seq 1 "$BENCH_REQUESTS"); do
+  for _ in $(seq 1 "$BENCH_REQUESTS"); do
     ms="$(timed_get "$key" "$url" "$check")"
     echo "$ms" >>"$TMP/$key.times"
   done
+  LOAD[$key]="$(cut -d' ' -f1-3 /proc/loadavg)"
   say "   each (ms): $(tr '\n' ' ' <"$TMP/$key.times")"
   STATS[$key]="$(stats <"$TMP/$key.times")"
   stop_server
@@ -393,6 +394,7 @@ QUERY_ARGS[active_30_days]="$FACTORY, now() - interval '30 days'"
 if [[ "$BENCH_EXPLAIN" != 0 ]]; then
   section "EXPLAIN (ANALYZE, BUFFERS) of the dashboard's queries (factory $FACTORY)"
   for q in "${QUERY_NAMES[@]}"; do
+    # shellcheck disable=SC2016 # a literal $2
     if [[ "${QUERY_SQL[$q]}" == *'$2'* ]]; then types="bigint, timestamptz"; else types="bigint"; fi
     psql_db -At >"$TMP/plan-$q.txt" <<SQL
 PREPARE q($types) AS ${QUERY_SQL[$q]};
@@ -418,6 +420,7 @@ say "$ROW_TABLE"
 say "Server: release build, PostgreSQL $PG_VERSION (local), $(if [[ -n "$REDIS" ]]; then echo "Redis $REDIS (flushed before)"; else echo "in-process cache (no REDIS_URL)"; fi), RUST_LOG=warn;"
 say "commit $COMMIT; $CPU, $(nproc) cores. Times are curl's time_total over loopback, sequential;"
 say "cold = first request to a freshly started server process (PostgreSQL's caches already warm)."
+say "Load average (1/5/15 min) after the HTML run: ${LOAD[html]}; after the CSV run: ${LOAD[csv]}."
 say ""
 printf '   %-36s %9s %6s %9s %9s %9s %9s %9s %10s\n' "request" "cold ms" "n" "min ms" "median" "p95 ms" "max ms" "mean ms" "bytes"
 for key in html csv; do

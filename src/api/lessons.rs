@@ -394,7 +394,7 @@ fn lesson_detail(
                 transcript: (&v.transcript).into(),
             })
         }
-        LessonBody::Article { html } => detail.article_html = Some(html.into()),
+        LessonBody::Article { html, .. } => detail.article_html = Some(html.into()),
     }
     detail
 }

@@ -153,6 +153,9 @@ pub enum ContentAction {
         /// Defaults to HOMEWARD_CONTENT_DIR.
         dir: Option<PathBuf>,
     },
+    /// Write the database's series and lessons (studio edits included) to a folder in the
+    /// content format; afterwards the database and those files count as in sync.
+    Export { dir: PathBuf },
 }
 
 /// Runs the command; the returned code is the process exit code.
@@ -173,6 +176,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
             import(settings, &dir).await
         }
+        Command::Content {
+            action: ContentAction::Export { dir },
+        } => export(settings, &dir).await,
         Command::Factory { action } => operators::factory(settings, action).await.map(|_| 0),
         Command::Line { action } => operators::line(settings, action).await.map(|_| 0),
         Command::Code { action } => operators::code(settings, action).await,
@@ -309,5 +315,31 @@ async fn import(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32
             counts.lessons_kept_studio_edits
         );
     }
+    Ok(0)
+}
+
+async fn export(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32> {
+    settings.validate()?;
+    let db = store::connect(settings.database_url()).await?;
+    if !store::pending_migrations(&db).await?.is_empty() {
+        anyhow::bail!("the database has pending migrations; run `homeward migrate up` first");
+    }
+    let written = content::export::export_all(&db, dir).await?;
+    // What was written must load cleanly; then it is the record the database agrees with.
+    let series = match content::load_dir(dir) {
+        Ok(series) => series,
+        Err(problems) => {
+            for problem in &problems {
+                println!("{problem}");
+            }
+            anyhow::bail!("the exported files do not pass `content check`");
+        }
+    };
+    let now = crate::clock::Clock::now(&SystemClock);
+    for loaded in &series {
+        let (cadence, plans) = content::import::plan(loaded, now);
+        store::content::mark_in_sync(&db, loaded, cadence.first_release, &plans).await?;
+    }
+    println!("exported {written} lessons to {}", dir.display());
     Ok(0)
 }

@@ -21,6 +21,27 @@ pub fn cadence(series: &LoadedSeries, now: DateTime<Utc>) -> Cadence {
     }
 }
 
+/// The cadence of a series and each lesson's resolved release time.
+pub fn plan(series: &LoadedSeries, now: DateTime<Utc>) -> (Cadence, Vec<LessonPlan<'_>>) {
+    let cadence = cadence(series, now);
+    let plans = series
+        .lessons
+        .iter()
+        .map(|lesson| {
+            let release_override = lesson.release_override.map(|o| match o {
+                ReleaseOverride::Local(local) => local_to_utc(series.timezone, local),
+                ReleaseOverride::Exact(moment) => moment,
+            });
+            LessonPlan {
+                lesson,
+                release_override,
+                release_at: release_override.unwrap_or_else(|| cadence.release_at(lesson.week)),
+            }
+        })
+        .collect();
+    (cadence, plans)
+}
+
 /// Imports every series; `on_lesson` is called once per lesson processed (for a progress bar).
 pub async fn import_all(
     db: &DatabaseConnection,
@@ -30,22 +51,7 @@ pub async fn import_all(
 ) -> anyhow::Result<ImportCounts> {
     let mut total = ImportCounts::default();
     for series in all {
-        let cadence = cadence(series, now);
-        let plans: Vec<LessonPlan<'_>> = series
-            .lessons
-            .iter()
-            .map(|lesson| {
-                let release_override = lesson.release_override.map(|o| match o {
-                    ReleaseOverride::Local(local) => local_to_utc(series.timezone, local),
-                    ReleaseOverride::Exact(moment) => moment,
-                });
-                LessonPlan {
-                    lesson,
-                    release_override,
-                    release_at: release_override.unwrap_or_else(|| cadence.release_at(lesson.week)),
-                }
-            })
-            .collect();
+        let (cadence, plans) = plan(series, now);
         let counts = store::import_series(db, series, cadence.first_release, &plans, now).await?;
         for lesson in &series.lessons {
             on_lesson(&format!("{}/{}", series.slug, lesson.slug));

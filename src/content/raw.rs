@@ -537,6 +537,7 @@ fn load_lesson(
                 Some(files_by_lang) => {
                     report.text("article", &files_by_lang);
                     let mut html = Text::default();
+                    let mut markdown = Text::default();
                     for lang in crate::domain::Lang::ALL {
                         let name = files_by_lang.get(lang);
                         if name.trim().is_empty() {
@@ -545,17 +546,23 @@ fn load_lesson(
                         match files::read_media(dir, name, MediaRole::Markdown) {
                             Ok(file) => {
                                 hasher.update(&file.bytes);
-                                let rendered =
-                                    render_markdown(&String::from_utf8_lossy(&file.bytes));
+                                let source = String::from_utf8_lossy(&file.bytes).into_owned();
+                                let rendered = render_markdown(&source);
                                 match lang {
-                                    crate::domain::Lang::Zh => html.zh = rendered,
-                                    crate::domain::Lang::En => html.en = rendered,
+                                    crate::domain::Lang::Zh => {
+                                        html.zh = rendered;
+                                        markdown.zh = source;
+                                    }
+                                    crate::domain::Lang::En => {
+                                        html.en = rendered;
+                                        markdown.en = source;
+                                    }
                                 }
                             }
                             Err(message) => report.add(format!("article.{}", lang.code()), message),
                         }
                     }
-                    Some(LessonBody::Article { html })
+                    Some(LessonBody::Article { html, markdown })
                 }
             }
         }

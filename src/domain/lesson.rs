@@ -108,9 +108,16 @@ pub struct Video {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum LessonBody {
-    Comic { panels: Vec<Panel> },
+    Comic {
+        panels: Vec<Panel>,
+    },
     Video(Video),
-    Article { html: Text },
+    /// `html` is rendered from `markdown` and sanitised; the Markdown is kept for export.
+    Article {
+        html: Text,
+        #[serde(default)]
+        markdown: Text,
+    },
 }
 
 impl LessonBody {

@@ -151,6 +151,59 @@ pub struct LessonPlan<'a> {
     pub release_at: DateTime<Utc>,
 }
 
+impl LessonPlan<'_> {
+    /// What an import compares to skip unchanged lessons: the files and the release time.
+    pub fn hash(&self) -> String {
+        format!(
+            "{}:{}",
+            self.lesson.source_hash,
+            self.release_at.timestamp()
+        )
+    }
+}
+
+/// After `content export`: the files now hold what the database holds, so record their hashes
+/// and forget the studio edits (a later import of unchanged files writes nothing).
+pub async fn mark_in_sync(
+    db: &DatabaseConnection,
+    loaded: &LoadedSeries,
+    first_release: chrono::NaiveDate,
+    lessons: &[LessonPlan<'_>],
+) -> anyhow::Result<()> {
+    let txn = db.begin().await?;
+    let Some(series_row) = series::Entity::find()
+        .filter(series::Column::Slug.eq(loaded.slug.as_str()))
+        .one(&txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    series::ActiveModel {
+        id: Set(series_row.id),
+        content_hash: Set(format!("{}:{first_release}", loaded.source_hash)),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    for plan in lessons {
+        lesson::Entity::update_many()
+            .col_expr(
+                lesson::Column::ContentHash,
+                sea_orm::sea_query::Expr::value(plan.hash()),
+            )
+            .col_expr(
+                lesson::Column::StudioEditedAt,
+                sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(lesson::Column::SeriesId.eq(series_row.id))
+            .filter(lesson::Column::Slug.eq(plan.lesson.slug.as_str()))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Writes one series and its lessons in one transaction, skipping whatever is unchanged.
 /// Lessons in the database but no longer in the files are unpublished, never deleted.
 pub async fn import_series(
@@ -204,7 +257,7 @@ pub async fn import_series(
         .await?;
     for plan in lessons {
         let lesson = plan.lesson;
-        let hash = format!("{}:{}", lesson.source_hash, plan.release_at.timestamp());
+        let hash = plan.hash();
         let current = stored.iter().find(|row| row.slug == lesson.slug.as_str());
         if current.is_some_and(|row| row.content_hash == hash) {
             counts.lessons_unchanged += 1;

@@ -258,7 +258,7 @@ pub(crate) fn lesson_view(
                 video.duration_seconds % 60
             ),
         }),
-        LessonBody::Article { html } => BodyView::Article(html.get(lang).to_owned()),
+        LessonBody::Article { html, .. } => BodyView::Article(html.get(lang).to_owned()),
     };
     let quiz = content.quiz.as_ref().map(|quiz| {
         quiz.questions

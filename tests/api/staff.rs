@@ -965,3 +965,83 @@ async fn every_api_operation_answers_every_role_as_it_should() {
         }
     }
 }
+
+#[tokio::test]
+async fn content_export_writes_the_studio_edits_back_to_files() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK2, content.path())).await;
+    let editor = sign_in(&app, "ed@example.org", Role::Editor, None).await;
+    assert_eq!(
+        studio_action(
+            &app,
+            &editor,
+            "third-article",
+            "reschedule",
+            &[("date", "2030-01-16"), ("time", "07:30")]
+        )
+        .await,
+        303
+    );
+    assert_eq!(
+        studio_action(&app, &editor, "first-comic", "unpublish", &[]).await,
+        303
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_homeward"))
+        .args(["content", "export"])
+        .arg(out.path())
+        .env("DATABASE_URL", &db.url)
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lesson =
+        std::fs::read_to_string(out.path().join("family/third-article/lesson.toml")).unwrap();
+    assert!(
+        lesson.contains("release_at = 2030-01-16T07:30:00"),
+        "{lesson}"
+    );
+    let comic = std::fs::read_to_string(out.path().join("family/first-comic/lesson.toml")).unwrap();
+    assert!(comic.contains("status = \"draft\""), "{comic}");
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("family/third-article/a.en.md")).is_err(),
+        true,
+        "articles are written under their own names"
+    );
+    assert!(
+        std::fs::read_to_string(out.path().join("family/third-article/article.en.md"))
+            .unwrap()
+            .contains("Listen to your child.")
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("family/second-video/clip.mp4")).unwrap(),
+        fixture::mp4()
+    );
+
+    // The files are now the record: importing them changes nothing and clears no edit by surprise.
+    let series = homeward::content::load_dir(out.path()).expect("the export passes content check");
+    let counts =
+        homeward::content::import::import_all(&app.state.db, &series, app.clock.now(), |_| {})
+            .await
+            .unwrap();
+    assert!(!counts.changed_anything(), "{counts:?}");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM lesson WHERE studio_edited_at IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    // A fresh server on the exported files shows the same plan.
+    let fresh_db = TestDatabase::create().await;
+    let fresh = TestApp::spawn(&fresh_db, Options::new("2030-01-16T00:00:00Z", out.path())).await;
+    assert_eq!(fresh.status("/s/family/third-article").await, 200);
+    assert_eq!(fresh.status("/s/family/first-comic").await, 404);
+}
