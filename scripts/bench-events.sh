@@ -34,6 +34,9 @@
 #   BENCH_REDIS_DB=5         Redis database used by the server (flushed before and after);
 #                            `none`: no REDIS_URL, the server's in-process cache
 #   BENCH_PORT=              port for the server (default: a free one)
+#   BENCH_WAIT_QUIET=60      before each measured run, wait up to this many seconds for the
+#                            machine to be idle (under 25% busy over 2 s); other processes (a
+#                            cargo build…) share the cores and disturb the figures. 0: no wait
 # Needs: cargo, curl, jq, psql, pgbench (postgresql-client), redis-cli unless BENCH_REDIS_DB=none.
 set -euo pipefail
 
@@ -54,6 +57,7 @@ BENCH_PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
 BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
 BENCH_REDIS_DB="${BENCH_REDIS_DB:-5}"
 BENCH_PORT="${BENCH_PORT:-}"
+BENCH_WAIT_QUIET="${BENCH_WAIT_QUIET:-60}"
 READY_TIMEOUT_S=60
 JOINS_PER_CODE=250 # the server allows 300 joins per code per 10 minutes
 
@@ -139,6 +143,39 @@ cpu_comm() { # NAME: CPU seconds of every live process with that command name
 }
 machine_ticks() { # "busy total" jiffies of all cores, from /proc/stat
   awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6 }' /proc/stat
+}
+busy_seconds() { # "busy0 total0" "busy1 total1" → CPU seconds all cores were busy in between
+  awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f\n", (y[1] - x[1]) / hz }'
+}
+proc_ticks() { # "pid comm ticks" of every process
+  cat /proc/[0-9]*/stat 2>/dev/null | awk '{ line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+    comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) .*$/, "", comm); gsub(/ /, "_", comm)
+    print $1, comm, f[12] + f[13] }'
+}
+# wait_quiet WHAT: waits (up to BENCH_WAIT_QUIET s) until the machine is under 25% busy over 2 s;
+# otherwise warns, naming the busiest other processes. Sets QUIET[WHAT] to the last busy %.
+declare -A QUIET
+wait_quiet() {
+  local what="$1" deadline a b pct p0 p1 top
+  deadline=$(($(date +%s) + BENCH_WAIT_QUIET))
+  while :; do
+    a="$(machine_ticks)"
+    p0="$(proc_ticks)"
+    sleep 2
+    b="$(machine_ticks)"
+    pct="$(busy_pct "$a" "$b")"
+    QUIET[$what]="$pct"
+    [[ "$pct" =~ ^[0-9]+$ ]] && ((pct < 25)) && return 0
+    if (($(date +%s) >= deadline)); then
+      p1="$(proc_ticks)"
+      top="$(awk -v hz="$CLK_TCK" 'NR == FNR { t[$1] = $3; next } ($1 in t) && $3 > t[$1] { c[$2] += ($3 - t[$1]) / hz / 2 }
+        END { for (n in c) if (c[n] >= 0.05) printf "%.0f%% %s\n", 100 * c[n], n }' <(printf '%s\n' "$p0") <(printf '%s\n' "$p1") \
+        | sort -rn | head -n 5 | paste -sd, | sed 's/,/, /g')"
+      say "   WARNING: the machine is still ${pct}% busy (of $CORES cores) after waiting ${BENCH_WAIT_QUIET}s; busiest (% of one core): ${top:-?}."
+      say "            The figures below are disturbed by those processes."
+      return 0
+    fi
+  done
 }
 busy_pct() { # "busy0 total0" "busy1 total1" → % of all cores busy in between
   awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
@@ -294,9 +331,10 @@ done
 say "$(wc -l <"$TOKENS_FILE") learners enrolled in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 # ---------------------------------------------------------------------------------------------
-declare -A EPS RPS P50 P99 ERRS MISSING ACKED SRV_CPU PG_CPU GEN_CPU BUSY
+declare -A EPS RPS P50 P99 ERRS MISSING ACKED SRV_CPU PG_CPU GEN_CPU BUSY OTHER_CPU
 for B in "${BATCHES[@]}"; do
   section "load: $BENCH_LEARNERS learners × batches of $B events for ${BENCH_SECONDS}s"
+  wait_quiet "$B"
   ACKED_FILE="$TMP/acked-$B.csv"
   srv0="$(cpu_of "$SERVER_PID")"
   pg0="$(cpu_pg)"
@@ -310,7 +348,9 @@ for B in "${BATCHES[@]}"; do
   [[ -z "$BENCH_LESSONS" ]] || gen_args+=(--lessons "$BENCH_LESSONS")
   "$GEN" "${gen_args[@]}" 2>&1 | tee "$TMP/gen-$B.txt" | sed 's/^/   /' || die "the load generator failed"
   stop_sampler
-  BUSY[$B]="$(busy_pct "$m0" "$(machine_ticks)")"
+  m1="$(machine_ticks)"
+  BUSY[$B]="$(busy_pct "$m0" "$m1")"
+  busy_s="$(busy_seconds "$m0" "$m1")"
   SRV_CPU[$B]="$(sub "$(cpu_of "$SERVER_PID")" "$srv0")"
   PG_CPU[$B]="$(sub "$(cpu_pg)" "$pg0")"
   RS_CPU="$(sub "$(cpu_comm redis-server)" "$rs0")"
@@ -326,6 +366,8 @@ for B in "${BATCHES[@]}"; do
   ACKED[$B]="$(field acked)"
   GEN_CPU[$B]="$(field cpu_s)"
   say "   CPU seconds during the run: server ${SRV_CPU[$B]}, PostgreSQL ${PG_CPU[$B]}, redis-server $RS_CPU, generator ${GEN_CPU[$B]} (of $((CORES * BENCH_SECONDS)) available); all cores ${BUSY[$B]}% busy"
+  OTHER_CPU[$B]="$(awk -v t="$busy_s" -v a="${SRV_CPU[$B]}" -v b="${PG_CPU[$B]}" -v c="$RS_CPU" -v d="${GEN_CPU[$B]}" 'BEGIN { x = t - a - b - c - d; printf "%.1f\n", x < 0 ? 0 : x }')"
+  say "   other processes used about ${OTHER_CPU[$B]} CPU seconds during the run (machine busy ${busy_s}s minus the above)"
   if [[ -n "$rc0" && -n "$rc1" ]]; then
     say "   Redis commands during the run: $((rc1 - rc0)) for $(field requests) requests ($(awk -v c=$((rc1 - rc0)) -v r="$(field requests)" 'BEGIN { if (r > 0) printf "%.1f", c / r; else print "n/a" }') per request; the whole Redis server is counted)"
   fi
@@ -407,6 +449,7 @@ SQL
 say "   script (learners $LMIN..$LMAX, lessons $SMIN..$SMAX):"
 sed 's/^/     /' "$TMP/insert.sql"
 sleep 1 # let the server's connections end
+wait_quiet pgbench
 pg0="$(cpu_pg)"
 m0="$(machine_ticks)"
 TIMEFORMAT='%U %S'
@@ -415,16 +458,18 @@ if ! { time pgbench -n -c "$BENCH_LEARNERS" -j "$BENCH_PGBENCH_JOBS" -T "$BENCH_
   cat "$TMP/pgbench.txt"
   die "pgbench failed"
 fi
-PGB_BUSY="$(busy_pct "$m0" "$(machine_ticks)")"
+m1="$(machine_ticks)"
+PGB_BUSY="$(busy_pct "$m0" "$m1")"
 PGB_PG_CPU="$(sub "$(cpu_pg)" "$pg0")"
 PGB_CPU="$(awk '{ printf "%.1f\n", $1 + $2 }' "$TMP/pgbench.time")"
+PGB_OTHER="$(awk -v t="$(busy_seconds "$m0" "$m1")" -v a="$PGB_PG_CPU" -v b="$PGB_CPU" 'BEGIN { x = t - a - b; printf "%.1f\n", x < 0 ? 0 : x }')"
 sed 's/^/   /' "$TMP/pgbench.txt"
 PGB_TPS="$(awk '/^tps = / { printf "%.1f\n", $3; exit }' "$TMP/pgbench.txt")"
 [[ -n "$PGB_TPS" ]] || die "no tps line in pgbench's output"
 PGB_FAILED="$(awk -F': ' '/^number of failed transactions/ { split($2, a, " "); print a[1] }' "$TMP/pgbench.txt")"
 PGB_ROWS="$(psql_db -At -c 'SELECT count(*) FROM bench_event')"
 PGB_LAT="$(awk '/^latency average/ { print $4 " " $5; exit }' "$TMP/pgbench.txt")"
-say "   pgbench: $PGB_TPS tps = rows/s; bench_event rows: $PGB_ROWS ($(awk -v r="$PGB_ROWS" -v t="$BENCH_SECONDS" 'BEGIN { printf "%.1f", r / t }')/s over ${BENCH_SECONDS}s); CPU seconds: PostgreSQL $PGB_PG_CPU, pgbench $PGB_CPU; all cores $PGB_BUSY% busy"
+say "   pgbench: $PGB_TPS tps = rows/s; bench_event rows: $PGB_ROWS ($(awk -v r="$PGB_ROWS" -v t="$BENCH_SECONDS" 'BEGIN { printf "%.1f", r / t }')/s over ${BENCH_SECONDS}s); CPU seconds: PostgreSQL $PGB_PG_CPU, pgbench $PGB_CPU, other processes $PGB_OTHER; all cores $PGB_BUSY% busy"
 
 # ---------------------------------------------------------------------------------------------
 section "summary"
@@ -450,7 +495,8 @@ for B in "${BATCHES[@]}"; do
     "${P99[$B]}" "${ERRS[$B]}" "${ACKED[$B]}" "${MISSING[$B]}" "$PGB_TPS" "$r" "$ok"
 done
 say ""
-say "CPU seconds per run (server / PostgreSQL / generator, all cores busy): $(for B in "${BATCHES[@]}"; do printf 'batch %s: %s / %s / %s, %s%%; ' "$B" "${SRV_CPU[$B]}" "${PG_CPU[$B]}" "${GEN_CPU[$B]}" "${BUSY[$B]}"; done)pgbench run (PostgreSQL / pgbench, all cores busy): $PGB_PG_CPU / $PGB_CPU, $PGB_BUSY%"
+say "CPU seconds per run (server / PostgreSQL / generator / other processes; all cores busy): $(for B in "${BATCHES[@]}"; do printf 'batch %s: %s / %s / %s / %s, %s%%; ' "$B" "${SRV_CPU[$B]}" "${PG_CPU[$B]}" "${GEN_CPU[$B]}" "${OTHER_CPU[$B]}" "${BUSY[$B]}"; done)pgbench run (PostgreSQL / pgbench / other): $PGB_PG_CPU / $PGB_CPU / $PGB_OTHER, $PGB_BUSY%"
+say "Machine busy just before each run (other processes; under 25% is quiet): $(for k in "${BATCHES[@]}" pgbench; do printf '%s: %s%%; ' "$k" "${QUIET[$k]:-?}"; done)"
 say "Missing acknowledged events: $(for B in "${BATCHES[@]}"; do printf '%s ' "${MISSING[$B]}"; done)(must be 0)"
 say "Reproduce: BENCH_LEARNERS=$BENCH_LEARNERS BENCH_SECONDS=$BENCH_SECONDS BENCH_BATCH=\"${BATCHES[*]}\"$([[ "$BENCH_REDIS_DB" == 5 ]] || printf ' BENCH_REDIS_DB=%s' "$BENCH_REDIS_DB") scripts/bench-events.sh"
 if [[ "$ALL_OK" == 1 ]]; then

@@ -56,16 +56,30 @@ pub fn sorted_subdirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Reads a media file named in a lesson and checks its name, type and size.
 pub fn read_media(lesson_dir: &Path, name: &str, role: MediaRole) -> Result<MediaFile, String> {
+    check_name(name)?;
+    let bytes =
+        std::fs::read(lesson_dir.join(name)).map_err(|_| format!("file '{name}' is missing"))?;
+    check_media(name, bytes, role)
+}
+
+fn check_name(name: &str) -> Result<(), String> {
     let plain_name = !name.is_empty()
         && !name.starts_with('.')
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if !plain_name {
-        return Err(format!(
+    if plain_name {
+        Ok(())
+    } else {
+        Err(format!(
             "'{name}' must be a plain file name in the lesson folder (letters, digits, . - _)"
-        ));
+        ))
     }
+}
+
+/// Checks a media file's name, type (by its name and its first bytes) and size.
+pub fn check_media(name: &str, bytes: Vec<u8>, role: MediaRole) -> Result<MediaFile, String> {
+    check_name(name)?;
     let extension = name
         .rsplit('.')
         .next()
@@ -85,8 +99,6 @@ pub fn read_media(lesson_dir: &Path, name: &str, role: MediaRole) -> Result<Medi
             ));
         }
     };
-    let path = lesson_dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|_| format!("file '{name}' is missing"))?;
     if bytes.len() > role.max_bytes() {
         return Err(format!(
             "'{name}' is {} KB; the limit is {} KB",

@@ -1,7 +1,7 @@
 //! Reads `content/` into domain types, reporting every problem at once, and imports it.
 
 pub mod export;
-mod files;
+pub mod files;
 pub mod import;
 mod raw;
 

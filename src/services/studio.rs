@@ -293,3 +293,203 @@ pub async fn lesson_stats(
     }
     Ok(stats)
 }
+
+/// Every editable text of a lesson as (form field, label, value): title, summary, captions and
+/// alt texts, transcript, quiz prompts, choices and explanations, in both languages.
+pub fn text_fields(lesson: &LessonEntry, content: &LessonContent) -> Vec<(String, String, String)> {
+    let mut fields = Vec::new();
+    let mut both = |name: &str, label: &str, text: &crate::domain::Text| {
+        fields.push((
+            format!("{name}.zh"),
+            format!("{label} (zh)"),
+            text.zh.clone(),
+        ));
+        fields.push((
+            format!("{name}.en"),
+            format!("{label} (en)"),
+            text.en.clone(),
+        ));
+    };
+    both("title", "title", &lesson.title);
+    both("summary", "summary", &lesson.summary);
+    match &content.body {
+        LessonBody::Comic { panels } => {
+            for (i, panel) in panels.iter().enumerate() {
+                both(
+                    &format!("panel.{i}.caption"),
+                    &format!("panel {} caption", i + 1),
+                    &panel.caption,
+                );
+                both(
+                    &format!("panel.{i}.alt"),
+                    &format!("panel {} alt text", i + 1),
+                    &panel.alt,
+                );
+            }
+        }
+        LessonBody::Video(video) => both("transcript", "transcript", &video.transcript),
+        LessonBody::Article { .. } => {}
+    }
+    if let Some(quiz) = &content.quiz {
+        for q in &quiz.questions {
+            both(
+                &format!("q.{}.prompt", q.id),
+                &format!("{} prompt", q.id),
+                &q.prompt,
+            );
+            for c in &q.choices {
+                both(
+                    &format!("q.{}.choice.{}", q.id, c.id),
+                    &format!("{} choice {}", q.id, c.id),
+                    &c.text,
+                );
+            }
+            both(
+                &format!("q.{}.explanation", q.id),
+                &format!("{} explanation", q.id),
+                &q.explanation,
+            );
+        }
+    }
+    fields
+}
+
+/// Applies edited texts; every text must stay filled in both languages, or nothing changes.
+pub async fn update_texts(
+    state: &AppState,
+    who: &Staff,
+    series: &SeriesEntry,
+    lesson: &LessonEntry,
+    mut content: LessonContent,
+    form: &HashMap<String, String>,
+) -> Result<(), String> {
+    let set = |text: &mut crate::domain::Text, name: &str| -> Result<(), String> {
+        for (lang, slot) in [("zh", &mut text.zh), ("en", &mut text.en)] {
+            if let Some(value) = form.get(&format!("{name}.{lang}")) {
+                let value = value.trim();
+                if value.is_empty() {
+                    return Err(format!("{name}.{lang}: every text needs both languages"));
+                }
+                if value.chars().count() > 4000 {
+                    return Err(format!("{name}.{lang}: at most 4000 characters"));
+                }
+                *slot = value.to_owned();
+            }
+        }
+        Ok(())
+    };
+    let (mut title, mut summary) = (lesson.title.clone(), lesson.summary.clone());
+    set(&mut title, "title")?;
+    set(&mut summary, "summary")?;
+    match &mut content.body {
+        LessonBody::Comic { panels } => {
+            for (i, panel) in panels.iter_mut().enumerate() {
+                set(&mut panel.caption, &format!("panel.{i}.caption"))?;
+                set(&mut panel.alt, &format!("panel.{i}.alt"))?;
+            }
+        }
+        LessonBody::Video(video) => set(&mut video.transcript, "transcript")?,
+        LessonBody::Article { .. } => {}
+    }
+    if let Some(quiz) = &mut content.quiz {
+        for q in &mut quiz.questions {
+            set(&mut q.prompt, &format!("q.{}.prompt", q.id))?;
+            for c in &mut q.choices {
+                set(&mut c.text, &format!("q.{}.choice.{}", q.id, c.id))?;
+            }
+            set(&mut q.explanation, &format!("q.{}.explanation", q.id))?;
+        }
+    }
+    let now = state.clock.now();
+    let write = async {
+        let body = serde_json::to_string(&content.body)?;
+        let quiz = content
+            .quiz
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
+        exec(
+            state,
+            "UPDATE lesson SET title_zh = $1, title_en = $2, summary_zh = $3, summary_en = $4, body_json = $5, quiz_json = $6, \
+             studio_edited_at = $7, updated_at = $7 WHERE id = $8",
+            vec![title.zh.clone().into(), title.en.clone().into(), summary.zh.clone().into(), summary.en.clone().into(), body.into(), quiz.into(), now.into(), lesson.id.into()],
+        )
+        .await?;
+        audit(
+            &state.db,
+            Some(who.id),
+            &who.email,
+            "edit_texts",
+            &format!("lesson:{}/{}", series.slug, lesson.slug),
+            Some(json!({"title": lesson.title})),
+            Some(json!({"title": title})),
+            now,
+        )
+        .await?;
+        anyhow::Ok(())
+    };
+    write.await.map_err(|e| {
+        tracing::error!(error = format!("{e:#}"), "lesson edit failed");
+        "the change could not be saved; please try again".to_owned()
+    })?;
+    lessons::content_changed(state).await;
+    Ok(())
+}
+
+/// Replaces one of a lesson's media files (a panel image, the poster, the video or captions)
+/// with an uploaded file of the same kind.
+pub async fn replace_media(
+    state: &AppState,
+    who: &Staff,
+    series: &SeriesEntry,
+    lesson: &LessonEntry,
+    content: &LessonContent,
+    name: &str,
+    bytes: Vec<u8>,
+) -> Result<(), String> {
+    use crate::content::files::{MediaRole, check_media};
+    let role = match &content.body {
+        LessonBody::Comic { panels } if panels.iter().any(|p| p.image == name) => MediaRole::Image,
+        LessonBody::Video(v) if v.poster == name => MediaRole::Image,
+        LessonBody::Video(v) if v.file == name => MediaRole::Video,
+        LessonBody::Video(v) if v.captions.zh == name || v.captions.en == name => {
+            MediaRole::Captions
+        }
+        _ => return Err(format!("'{name}' is not a media file of this lesson")),
+    };
+    let file = check_media(name, bytes, role)?;
+    let now = state.clock.now();
+    let old = lesson.media(name).map(|m| m.sha256.clone());
+    let write = async {
+        exec(
+            state,
+            "UPDATE media SET bytes = $1, sha256 = $2, size = $3, content_type = $4, updated_at = $5 WHERE lesson_id = $6 AND name = $7",
+            vec![file.bytes.clone().into(), file.sha256.clone().into(), (file.bytes.len() as i64).into(), file.content_type.into(), now.into(), lesson.id.into(), name.into()],
+        )
+        .await?;
+        exec(
+            state,
+            "UPDATE lesson SET studio_edited_at = $1, updated_at = $1 WHERE id = $2",
+            vec![now.into(), lesson.id.into()],
+        )
+        .await?;
+        audit(
+            &state.db,
+            Some(who.id),
+            &who.email,
+            "replace_media",
+            &format!("lesson:{}/{}/{name}", series.slug, lesson.slug),
+            Some(json!({"sha256": old})),
+            Some(json!({"sha256": file.sha256, "size": file.bytes.len()})),
+            now,
+        )
+        .await?;
+        anyhow::Ok(())
+    };
+    write.await.map_err(|e| {
+        tracing::error!(error = format!("{e:#}"), "media upload failed");
+        "the file could not be saved; please try again".to_owned()
+    })?;
+    lessons::content_changed(state).await;
+    Ok(())
+}

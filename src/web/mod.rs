@@ -241,6 +241,21 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             studio::stats.map_to_response().boxed(),
         ),
         (
+            Method::GET,
+            "/studio/s/:series/:lesson/edit",
+            studio::edit.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/studio/s/:series/:lesson/edit",
+            studio::edit_submit.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/studio/s/:series/:lesson/media",
+            studio::upload.map_to_response().boxed(),
+        ),
+        (
             Method::POST,
             "/studio/s/:series/:lesson/:action",
             studio::lesson_action.map_to_response().boxed(),

@@ -389,3 +389,154 @@ pub async fn stats(
     };
     Ok(html(render(&page)?))
 }
+
+#[derive(Template)]
+#[template(path = "studio_edit.html")]
+struct EditPage {
+    page: Chrome,
+    s: &'static StaffUi,
+    csrf: String,
+    series: String,
+    lesson: String,
+    title: String,
+    fields: Vec<(String, String, String)>,
+    media: Vec<String>,
+    error: Option<String>,
+    saved: bool,
+}
+
+async fn edit_page(
+    state: &AppState,
+    lang: Lang,
+    who: &Staff,
+    series: &str,
+    lesson: &str,
+    error: Option<String>,
+    saved: bool,
+) -> Result<Response, AppError> {
+    let (catalog, si, li) = find(state, series, Some(lesson)).await?;
+    let entry = &catalog.series[si].lessons[li.unwrap_or_default()];
+    let content = crate::store::content::lesson_content(&state.db, entry.id)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    let s = staff_ui(lang);
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = EditPage {
+        page: chrome(
+            state,
+            lang,
+            s.studio,
+            &format!("/studio/s/{series}/{lesson}/edit"),
+        ),
+        s,
+        csrf: csrf_token(state, who),
+        series: series.to_owned(),
+        lesson: lesson.to_owned(),
+        title: entry.title.get(lang).to_owned(),
+        fields: studio::text_fields(entry, &content),
+        media: entry
+            .media
+            .iter()
+            .filter(|m| !m.content_type.starts_with("text/markdown"))
+            .map(|m| m.name.clone())
+            .collect(),
+        error,
+        saved,
+    };
+    Ok(poem::IntoResponse::into_response(
+        poem::IntoResponse::with_status(html(render(&page)?), status),
+    ))
+}
+
+#[handler]
+pub async fn edit(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path((series, lesson)): Path<(String, String)>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let who = editor(&state, req).await?;
+    edit_page(&state, lang, &who, &series, &lesson, None, false).await
+}
+
+#[handler]
+pub async fn edit_submit(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path((series, lesson)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let who = editor(&state, req).await?;
+    check_csrf(&state, req, &who, field(&fields, "csrf"))?;
+    let (catalog, si, li) = find(&state, &series, Some(&lesson)).await?;
+    let entry = &catalog.series[si].lessons[li.unwrap_or_default()];
+    let content = crate::store::content::lesson_content(&state.db, entry.id)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    let form: std::collections::HashMap<String, String> = fields.into_iter().collect();
+    match studio::update_texts(&state, &who, &catalog.series[si], entry, content, &form).await {
+        Ok(()) => edit_page(&state, lang, &who, &series, &lesson, None, true).await,
+        Err(message) => edit_page(&state, lang, &who, &series, &lesson, Some(message), false).await,
+    }
+}
+
+/// Replaces a media file with an upload (multipart fields `csrf`, `name`, `file`).
+#[handler]
+pub async fn upload(
+    state: Data<&AppState>,
+    lang: Lang,
+    Path((series, lesson)): Path<(String, String)>,
+    body: poem::Body,
+    req: &Request,
+) -> Result<Response, AppError> {
+    // Who is asking is settled before the upload is read.
+    let who = editor(&state, req).await?;
+    let mut body = poem::RequestBody::new(body);
+    let mut multipart = <poem::web::Multipart as poem::FromRequest>::from_request(req, &mut body)
+        .await
+        .map_err(|_| AppError::BadRequest("send the file as multipart/form-data".into()))?;
+    let (mut csrf, mut name, mut bytes) = (None, None, None);
+    while let Some(part) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("the upload could not be read".into()))?
+    {
+        match part.name() {
+            Some("csrf") => csrf = part.text().await.ok(),
+            Some("name") => name = part.text().await.ok(),
+            Some("file") => bytes = Some(part.bytes().await.map_err(|_| AppError::TooLarge)?),
+            _ => {}
+        }
+    }
+    check_csrf(&state, req, &who, csrf.as_deref())?;
+    let (name, bytes) = name.zip(bytes).ok_or_else(|| {
+        AppError::BadRequest("choose the file to replace and the new file".into())
+    })?;
+    let (catalog, si, li) = find(&state, &series, Some(&lesson)).await?;
+    let entry = &catalog.series[si].lessons[li.unwrap_or_default()];
+    let content = crate::store::content::lesson_content(&state.db, entry.id)
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    match studio::replace_media(
+        &state,
+        &who,
+        &catalog.series[si],
+        entry,
+        &content,
+        &name,
+        bytes,
+    )
+    .await
+    {
+        Ok(()) => edit_page(&state, lang, &who, &series, &lesson, None, true).await,
+        Err(message) => edit_page(&state, lang, &who, &series, &lesson, Some(message), false).await,
+    }
+}

@@ -101,7 +101,13 @@ fn access(method: &str, path: &str) -> Access {
             | "/studio/preview/:series/:lesson"
             | "/studio/media/:series/:lesson/:name",
         )
-        | ("POST", "/studio/s/:series/cadence" | "/studio/s/:series/:lesson/:action") => Editors,
+        | ("GET" | "POST", "/studio/s/:series/:lesson/edit")
+        | (
+            "POST",
+            "/studio/s/:series/cadence"
+            | "/studio/s/:series/:lesson/:action"
+            | "/studio/s/:series/:lesson/media",
+        ) => Editors,
         ("GET", "/admin" | "/admin/learners/:id/export.json")
         | (
             "POST",
@@ -1043,4 +1049,113 @@ async fn content_export_writes_the_studio_edits_back_to_files() {
     let fresh = TestApp::spawn(&fresh_db, Options::new("2030-01-16T00:00:00Z", out.path())).await;
     assert_eq!(fresh.status("/s/family/third-article").await, 200);
     assert_eq!(fresh.status("/s/family/first-comic").await, 404);
+}
+
+#[tokio::test]
+async fn editors_edit_texts_and_replace_media_and_learners_see_it_at_once() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let editor = sign_in(&app, "ed@example.org", Role::Editor, None).await;
+    assert!(
+        app.text("/s/family/first-comic?lang=en")
+            .await
+            .contains("First panel")
+    );
+    let csrf = csrf(&app, &editor, "/studio/s/family/first-comic/edit").await;
+    let edit = |fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        let editor = editor.clone();
+        let csrf = csrf.clone();
+        async move {
+            let mut form: Vec<(&str, String)> = vec![("csrf", csrf)];
+            form.extend(fields);
+            app.client
+                .post(app.url("/studio/s/family/first-comic/edit"))
+                .header("cookie", cookie(&editor))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        edit(vec![
+            ("panel.0.caption.en", "The first picture".into()),
+            ("q.q1.explanation.en", "B, clearly.".into())
+        ])
+        .await,
+        200
+    );
+    let page = app.text("/s/family/first-comic?lang=en").await;
+    assert!(
+        page.contains("The first picture") && !page.contains("First panel"),
+        "learners see the edit at once"
+    );
+    let api = app.json("/api/v1/series/family/lessons/first-comic").await;
+    assert_eq!(api["panels"][0]["caption"]["en"], "The first picture");
+    // A translation left empty is refused and nothing changes.
+    assert_eq!(
+        edit(vec![
+            ("title.en", "Renamed".into()),
+            ("title.zh", " ".into())
+        ])
+        .await,
+        400
+    );
+    assert!(
+        !app.text("/s/family/first-comic?lang=en")
+            .await
+            .contains("Renamed")
+    );
+
+    let upload = |name: &'static str, file_name: &'static str, bytes: Vec<u8>| {
+        let app = &app;
+        let editor = editor.clone();
+        let csrf = csrf.clone();
+        async move {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", csrf)
+                .text("name", name)
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(bytes).file_name(file_name),
+                );
+            app.client
+                .post(app.url("/studio/s/family/first-comic/media"))
+                .header("cookie", cookie(&editor))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let new_svg = br#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>"#.to_vec();
+    assert_eq!(upload("p1.svg", "new.svg", new_svg.clone()).await, 200);
+    assert_eq!(
+        app.get("/media/family/first-comic/p1.svg")
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .as_ref(),
+        new_svg.as_slice()
+    );
+    assert_eq!(
+        upload("p1.svg", "x.svg", b"not an image".to_vec()).await,
+        400
+    );
+    assert_eq!(upload("nope.png", "x.png", fixture::png()).await, 400);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_log WHERE action IN ('edit_texts', 'replace_media')"
+        )
+        .await,
+        2
+    );
 }

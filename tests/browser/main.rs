@@ -595,17 +595,53 @@ async fn type_into(browser: &Browser, css: &str, text: &str) {
     );
 }
 
-/// Sets a date (`YYYY-MM-DD`) or time (`HH:MM`) input by typing its digits, as a person does:
-/// the browser moves through the fields (year, month, day; hours, minutes) by itself.
+/// Sets a date (`YYYY-MM-DD`) or time (`HH:MM`) input with the keyboard, as a person does.
+///
+/// What to type depends on the browser's locale (`1/15/2030` and `9:30 AM` in en-US,
+/// `2030/1/15` and `09:30` in zh-CN), which the page's `Intl` tells: its fields, in order. The
+/// browser moves to the next field by itself once one is full, except after a year (which may
+/// have up to 6 digits), where the test presses the right arrow.
 async fn fill_date_or_time(browser: &Browser, css: &str, value: &str) {
+    const RIGHT_ARROW: char = '\u{E014}';
+    let fields = browser
+        .execute_with(
+            r#"
+const [value, kind] = arguments;
+const options = kind === 'date'
+  ? { year: 'numeric', month: 'numeric', day: 'numeric' }
+  : { hour: 'numeric', minute: 'numeric' };
+const moment = kind === 'date' ? new Date(value + 'T12:00:00') : new Date('2030-01-15T' + value + ':00');
+return new Intl.DateTimeFormat(undefined, options).formatToParts(moment)
+  .filter(p => p.type !== 'literal').map(p => [p.type, p.value]);
+"#,
+            vec![
+                json!(value),
+                json!(if value.contains(':') { "time" } else { "date" }),
+            ],
+        )
+        .await;
+    let fields = fields.as_array().expect("the fields of the input");
+    let mut keys = String::new();
+    for (i, field) in fields.iter().enumerate() {
+        let (kind, text) = (field[0].as_str().unwrap(), field[1].as_str().unwrap());
+        match kind {
+            "dayPeriod" => keys.push_str(text),
+            "year" => {
+                keys.push_str(text);
+                if i + 1 < fields.len() {
+                    keys.push(RIGHT_ARROW);
+                }
+            }
+            _ => keys.push_str(&format!("{text:0>2}")),
+        }
+    }
     let input = browser.find(css).await;
     input.clear().await;
-    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-    input.send_keys(&digits).await;
+    input.send_keys(&keys).await;
     assert_eq!(
         input.prop("value").await.as_deref(),
         Some(value),
-        "typed {digits} into `{css}`"
+        "typed {keys:?} (the fields {fields:?} of the browser's locale) into `{css}`"
     );
 }
 
