@@ -9,11 +9,11 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::domain::LessonBody;
 use crate::domain::catalog::LessonEntry;
 use crate::domain::lesson::LessonContent;
 use crate::domain::progress::{Event, LessonShape, Progress};
 use crate::domain::quiz::{Answers, Grade};
-use crate::domain::{LessonBody, LessonKind};
 use crate::services::lessons;
 use crate::startup::AppState;
 
@@ -352,6 +352,52 @@ async fn complete_if_done(
     Ok(())
 }
 
+/// Folds `delta` (and a quiz result) into a learner's progress on a lesson and records the
+/// completion if it is now due, inside `txn`.
+async fn fold(
+    txn: &DatabaseTransaction,
+    learner_id: i64,
+    lesson: &LessonEntry,
+    content: &LessonContent,
+    delta: &Progress,
+    quiz: Option<QuizDelta>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let merged = upsert_progress(txn, learner_id, lesson.id, delta, quiz, now).await?;
+    complete_if_done(
+        txn,
+        learner_id,
+        lesson.id,
+        &shape(lesson, content),
+        &merged,
+        now,
+    )
+    .await
+}
+
+/// Records one event from a page (opening it, or "done" at its end) in its own transaction.
+async fn record_one(
+    state: &AppState,
+    learner_id: i64,
+    lesson: &LessonEntry,
+    content: &LessonContent,
+    delta: Progress,
+) -> anyhow::Result<()> {
+    let txn = state.db.begin().await?;
+    fold(
+        &txn,
+        learner_id,
+        lesson,
+        content,
+        &delta,
+        None,
+        state.clock.now(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Records that an enrolled learner opened a lesson page (works without JavaScript).
 pub async fn record_open(
     state: &AppState,
@@ -361,20 +407,7 @@ pub async fn record_open(
 ) -> anyhow::Result<()> {
     let mut delta = Progress::new();
     delta.merge(&Event::Opened);
-    let txn = state.db.begin().await?;
-    let now = state.clock.now();
-    let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, None, now).await?;
-    complete_if_done(
-        &txn,
-        learner_id,
-        lesson.id,
-        &shape(lesson, content),
-        &merged,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    record_one(state, learner_id, lesson, content, delta).await
 }
 
 /// Records "done" pressed at the end of a lesson (the form without JavaScript).
@@ -386,28 +419,13 @@ pub async fn record_done(
 ) -> anyhow::Result<()> {
     let mut delta = Progress::new();
     delta.merge(&Event::Completed);
-    if lesson.kind == LessonKind::Comic {
+    if let LessonBody::Comic { panels } = &content.body {
         // Reaching the button means scrolling past every panel.
-        if let LessonBody::Comic { panels } = &content.body {
-            delta.merge(&Event::PanelViewed {
-                panel: panels.len().saturating_sub(1) as u32,
-            });
-        }
+        delta.merge(&Event::PanelViewed {
+            panel: panels.len().saturating_sub(1) as u32,
+        });
     }
-    let txn = state.db.begin().await?;
-    let now = state.clock.now();
-    let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, None, now).await?;
-    complete_if_done(
-        &txn,
-        learner_id,
-        lesson.id,
-        &shape(lesson, content),
-        &merged,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    record_one(state, learner_id, lesson, content, delta).await
 }
 
 /// Stores a graded quiz attempt and folds it into progress: first and best score both kept.
@@ -441,16 +459,7 @@ pub async fn record_attempt(
         score: grade.score as i32,
         passed: grade.passed,
     };
-    let merged = upsert_progress(&txn, learner_id, lesson.id, &delta, Some(quiz), now).await?;
-    complete_if_done(
-        &txn,
-        learner_id,
-        lesson.id,
-        &shape(lesson, content),
-        &merged,
-        now,
-    )
-    .await?;
+    fold(&txn, learner_id, lesson, content, &delta, Some(quiz), now).await?;
     txn.commit().await?;
     Ok(())
 }
