@@ -41,9 +41,18 @@
 #   BENCH_REDIS_URL=redis://127.0.0.1:6379            Redis server (no database number)
 #   BENCH_PORT=              port for the server (default: a free one)
 #   BENCH_KEEP_DB=0          1: keep the database at the end (its URL is printed) for digging
+#   BENCH_EXTRA_SQL=         a SQL file run on the database after the data is generated and
+#                            before VACUUM ANALYZE, e.g. scripts/bench-dashboard-indexes.sql to
+#                            try candidate indexes
 # Needs: cargo, curl, psql (PostgreSQL ≥ 13 for gen_random_uuid), redis-cli with BENCH_REDIS_DB.
 set -euo pipefail
 
+BENCH_EXTRA_SQL="${BENCH_EXTRA_SQL:-}"
+if [[ -n "$BENCH_EXTRA_SQL" ]]; then # relative to where the script is started from
+  [[ -f "$BENCH_EXTRA_SQL" ]] || { echo "bench-dashboard: error: BENCH_EXTRA_SQL: no file $BENCH_EXTRA_SQL" >&2; exit 1; }
+  BENCH_EXTRA_SQL_ARG="$BENCH_EXTRA_SQL"
+  BENCH_EXTRA_SQL="$(cd "$(dirname "$BENCH_EXTRA_SQL")" && pwd)/$(basename "$BENCH_EXTRA_SQL")"
+fi
 cd "$(dirname "$0")/.."
 REPO="$(pwd)"
 BIN="$REPO/target/release/homeward"
@@ -285,6 +294,11 @@ t1="$(now_ns)"
 psql_db -1 -v open_pct="$BENCH_OPEN_PCT" -v complete_pct="$BENCH_COMPLETE_PCT" \
   -v events="$BENCH_EVENTS" -v seed=0.43 -f "$SQL_PROGRESS" >/dev/null
 say "progress for every learner ($(secs_since "$t1") s)"
+if [[ -n "$BENCH_EXTRA_SQL" ]]; then
+  t1="$(now_ns)"
+  psql_db -1 -f "$BENCH_EXTRA_SQL" >/dev/null
+  say "ran BENCH_EXTRA_SQL=$BENCH_EXTRA_SQL_ARG ($(secs_since "$t1") s)"
+fi
 t1="$(now_ns)"
 psql_db -c 'VACUUM ANALYZE'
 say "VACUUM ANALYZE ($(secs_since "$t1") s); data generation took $(secs_since "$t0") s in all"
@@ -419,6 +433,7 @@ say "Rows (this factory / whole database):"
 say "$ROW_TABLE"
 say "Server: release build, PostgreSQL $PG_VERSION (local), $(if [[ -n "$REDIS" ]]; then echo "Redis $REDIS (flushed before)"; else echo "in-process cache (no REDIS_URL)"; fi), RUST_LOG=warn;"
 say "commit $COMMIT; $CPU, $(nproc) cores. Times are curl's time_total over loopback, sequential;"
+if [[ -n "$BENCH_EXTRA_SQL" ]]; then say "extra SQL run before VACUUM ANALYZE: $BENCH_EXTRA_SQL_ARG"; fi
 say "cold = first request to a freshly started server process (PostgreSQL's caches already warm)."
 say "Load average (1/5/15 min) after the HTML run: ${LOAD[html]}; after the CSV run: ${LOAD[csv]}."
 say ""
@@ -456,9 +471,10 @@ for v in BENCH_LEARNERS BENCH_REQUESTS BENCH_LINES BENCH_OPEN_PCT BENCH_COMPLETE
   esac
   if [[ "${!v}" != "$def" ]]; then repro="$v=${!v} $repro"; fi
 done
+if [[ -n "$BENCH_EXTRA_SQL" ]]; then repro="BENCH_EXTRA_SQL=$BENCH_EXTRA_SQL_ARG $repro"; fi
 if [[ "$BENCH_PG_URL" != postgres://postgres@127.0.0.1:5432 ]]; then
   repro="BENCH_PG_URL=$BENCH_PG_URL $repro"
 fi
 say "   $repro"
 say "   (knobs: BENCH_LEARNERS=20000 BENCH_REQUESTS=20 BENCH_LINES=10 BENCH_OPEN_PCT=60 BENCH_COMPLETE_PCT=40"
-say "    BENCH_EVENTS=5 BENCH_OTHER_LEARNERS=0 BENCH_REDIS_DB=none BENCH_EXPLAIN=1 BENCH_KEEP_DB=0)"
+say "    BENCH_EVENTS=5 BENCH_OTHER_LEARNERS=0 BENCH_REDIS_DB=none BENCH_EXPLAIN=1 BENCH_KEEP_DB=0 BENCH_EXTRA_SQL=)"

@@ -109,6 +109,7 @@ struct SeriesPage {
     timezone: String,
     first_release: String,
     weekday: String,
+    weekday_choices: Vec<(&'static str, &'static str)>,
     time: String,
     rows: Vec<Row>,
 }
@@ -160,6 +161,10 @@ pub async fn calendar(
         timezone: entry.timezone.clone(),
         first_release: entry.first_release.to_string(),
         weekday: entry.release_weekday.clone(),
+        weekday_choices: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .into_iter()
+            .zip(s.weekdays)
+            .collect(),
         time: entry.release_time.clone(),
         rows: entry
             .lessons

@@ -1,4 +1,5 @@
-//! Content folders written by tests, with release dates the tests control.
+//! Content folders written by tests, with release dates the tests control. Shared by the API
+//! and browser test binaries.
 //!
 //! The standard fixture: series `family` (Asia/Shanghai, Mondays 20:00 from 2030-01-07), so
 //! week 1 is out at 2030-01-07T12:00Z, week 2 at 2030-01-14T12:00Z, week 3 at 2030-01-21T12:00Z;
@@ -82,10 +83,21 @@ en = "Summary of {title_en}"
 
 pub const SVG: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4"/></svg>"#;
 
+/// A real 750×500 PNG (a sky over green hills), so that a browser can decode and draw it.
 pub fn png() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    bytes.extend_from_slice(&[0u8; 64]);
-    bytes
+    let picture = image::RgbImage::from_fn(750, 500, |x, y| {
+        let hill = 330.0 + 40.0 * ((x as f32) / 90.0).sin();
+        if (y as f32) > hill {
+            image::Rgb([6, 115, 58])
+        } else {
+            image::Rgb([200, 225, 245])
+        }
+    });
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("encode PNG");
+    bytes.into_inner()
 }
 
 /// Not a playable film, but an MP4 by its header, and long enough for range requests.

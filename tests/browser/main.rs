@@ -14,6 +14,8 @@
 //! printed poster are written to `target/screenshots/`.
 
 mod driver;
+#[path = "../api/fixture.rs"]
+#[allow(dead_code)]
 mod fixture;
 mod helpers;
 
