@@ -189,14 +189,16 @@ sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
 
 psql_db() { psql "$DB_URL" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
-# Samples what the server's PostgreSQL sessions are doing every 0.5 s (state and wait event of
-# every non-idle session), one line per session, into FILE, until killed.
+# Samples what the server's PostgreSQL sessions are doing every 0.5 s (state, wait event and the
+# start of the current or last statement of every non-idle session), one line per session, into
+# FILE, until killed.
 start_sampler() {
   local file="$1"
   : >"$file"
   (
     while :; do
       psql_db -At -c "SELECT state || ' / ' || COALESCE(wait_event_type || ':' || wait_event, 'on CPU')
+                             || ' / ' || left(regexp_replace(query, '\s+', ' ', 'g'), 50)
                         FROM pg_stat_activity
                        WHERE datname = current_database() AND pid <> pg_backend_pid()
                          AND state <> 'idle' AND backend_type = 'client backend'" >>"$file" 2>/dev/null || true
@@ -214,8 +216,8 @@ report_sampler() { # FILE: average number of sessions per state / wait event
   local file="$1" samples
   samples="$(grep -c '^--$' "$file" || true)"
   ((samples > 0)) || return 0
-  say "   server's PostgreSQL sessions, average over $samples samples (state / wait event):"
-  grep -v '^--$' "$file" | sort | uniq -c | sort -rn | head -n 8 \
+  say "   server's PostgreSQL sessions, average over $samples samples (state / wait event / statement):"
+  grep -v '^--$' "$file" | sort | uniq -c | sort -rn | head -n 10 \
     | awk -v n="$samples" '{ c = $1; $1 = ""; printf "     %6.1f %s\n", c / n, $0 }'
 }
 

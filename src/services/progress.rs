@@ -104,14 +104,17 @@ pub async fn record_events(
     let mut shapes: HashMap<i64, (LessonShape, LessonEntry)> = HashMap::new();
     let mut checked: Vec<Checked> = Vec::new();
     let mut seen: HashMap<uuid::Uuid, (usize, String)> = HashMap::new();
+    // One look at the catalog for the whole batch.
+    let catalog = lessons::catalog(state).await?;
     for (index, incoming) in batch.iter().enumerate() {
-        let Some(visible) =
-            lessons::visible_lesson(state, &incoming.series, &incoming.lesson).await?
+        let Some(lesson) = catalog
+            .series(&incoming.series)
+            .and_then(|s| s.visible_lesson(&incoming.lesson, now))
         else {
             outcomes[index] = Some(Outcome::NotFound);
             continue;
         };
-        let lesson = visible.lesson().clone();
+        let lesson = lesson.clone();
         if let std::collections::hash_map::Entry::Vacant(slot) = shapes.entry(lesson.id) {
             let content = lessons::lesson_content(state, &lesson).await?;
             slot.insert((shape(&lesson, &content), lesson.clone()));
