@@ -12,6 +12,7 @@ mod m0001_content;
 mod m0002_enrollment;
 mod m0003_progress;
 mod m0004_staff;
+mod m0005_report_indexes;
 mod sql;
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_enrollment::Migration),
             Box::new(m0003_progress::Migration),
             Box::new(m0004_staff::Migration),
+            Box::new(m0005_report_indexes::Migration),
         ]
     }
 }
