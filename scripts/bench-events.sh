@@ -30,6 +30,8 @@
 #   BENCH_GEN_THREADS=1      runtime threads of the load generator
 #   BENCH_PGBENCH_JOBS=2     pgbench -j
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   PostgreSQL server (no database name)
+#   BENCH_PG_SSLMODE=        sslmode for every connection (server, psql, pgbench), e.g. `disable`;
+#                            default: the clients' default (`prefer`: TLS when the server offers it)
 #   BENCH_REDIS_URL=redis://127.0.0.1:6379            Redis server (no database number)
 #   BENCH_REDIS_DB=5         Redis database used by the server (flushed before and after);
 #                            `none`: no REDIS_URL, the server's in-process cache
@@ -38,7 +40,7 @@
 #                            machine to be idle (under 25% busy over 2 s); other processes (a
 #                            cargo build…) share the cores and disturb the figures. 0: no wait
 # Needs: cargo, curl, jq, psql, pgbench (postgresql-client), redis-cli unless BENCH_REDIS_DB=none.
-set -euo pipefail
+set -Eeuo pipefail
 
 cd "$(dirname "$0")/.."
 REPO="$(pwd)"
@@ -54,6 +56,7 @@ BENCH_LESSONS_PER_BATCH="${BENCH_LESSONS_PER_BATCH:-2}"
 BENCH_GEN_THREADS="${BENCH_GEN_THREADS:-1}"
 BENCH_PGBENCH_JOBS="${BENCH_PGBENCH_JOBS:-2}"
 BENCH_PG_URL="${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}"
+BENCH_PG_SSLMODE="${BENCH_PG_SSLMODE:-}"
 BENCH_REDIS_URL="${BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
 BENCH_REDIS_DB="${BENCH_REDIS_DB:-5}"
 BENCH_PORT="${BENCH_PORT:-}"
@@ -62,7 +65,7 @@ READY_TIMEOUT_S=60
 JOINS_PER_CODE=250 # the server allows 300 joins per code per 10 minutes
 
 PG_DB="hw_events_$$"
-DB_URL="$BENCH_PG_URL/$PG_DB"
+DB_URL="$BENCH_PG_URL/$PG_DB${BENCH_PG_SSLMODE:+?sslmode=$BENCH_PG_SSLMODE}"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/homeward-bench-events.XXXXXX")"
 SERVER_PID=""
 SAMPLER_PID=""
@@ -110,6 +113,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'say "bench-events: error: a command failed (line $LINENO, exit $?)" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -134,11 +138,11 @@ cpu_of() {
   awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 cpu_pg() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v hz="$CLK_TCK" '$2 == "(postgres)" {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$CLK_TCK" '$2 == "(postgres)" {
     line = $0; sub(/^.*\) /, "", line); split(line, f, " "); s += f[12] + f[13] + f[14] + f[15] } END { printf "%.2f\n", s / hz }'
 }
 cpu_comm() { # NAME: CPU seconds of every live process with that command name
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v hz="$CLK_TCK" -v name="($1)" '$2 == name {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$CLK_TCK" -v name="($1)" '$2 == name {
     line = $0; sub(/^.*\) /, "", line); split(line, f, " "); s += f[12] + f[13] } END { printf "%.2f\n", s / hz }'
 }
 machine_ticks() { # "busy total" jiffies of all cores, from /proc/stat
@@ -148,7 +152,7 @@ busy_seconds() { # "busy0 total0" "busy1 total1" → CPU seconds all cores were 
   awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f\n", (y[1] - x[1]) / hz }'
 }
 proc_ticks() { # "pid comm ticks" of every process
-  cat /proc/[0-9]*/stat 2>/dev/null | awk '{ line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '{ line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
     comm = $0; sub(/^[0-9]+ \(/, "", comm); sub(/\) .*$/, "", comm); gsub(/ /, "_", comm)
     print $1, comm, f[12] + f[13] }'
 }
@@ -333,7 +337,7 @@ done
 say "$(wc -l <"$TOKENS_FILE") learners enrolled in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 # ---------------------------------------------------------------------------------------------
-declare -A EPS RPS P50 P99 ERRS MISSING ACKED SRV_CPU PG_CPU GEN_CPU BUSY OTHER_CPU
+declare -A EPS RPS P50 P99 ERRS MISSING ACKED SRV_CPU PG_CPU GEN_CPU BUSY OTHER_CPU TLS
 for B in "${BATCHES[@]}"; do
   section "load: $BENCH_LEARNERS learners × batches of $B events for ${BENCH_SECONDS}s"
   wait_quiet "$B"
@@ -348,7 +352,16 @@ for B in "${BATCHES[@]}"; do
     --tokens-file "$TOKENS_FILE" --series "$BENCH_SERIES" --lessons-per-batch "$BENCH_LESSONS_PER_BATCH"
     --threads "$BENCH_GEN_THREADS" --acked-file "$ACKED_FILE")
   [[ -z "$BENCH_LESSONS" ]] || gen_args+=(--lessons "$BENCH_LESSONS")
+  ( sleep 2; psql_db -At -c "SELECT t || ' (' || count(*) || ' connections)' FROM (
+                               SELECT CASE WHEN s.ssl THEN 'TLS ' || s.version ELSE 'no TLS' END AS t
+                                 FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+                                WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+                                  AND a.backend_type = 'client backend' AND a.application_name <> 'psql') c
+                              GROUP BY t ORDER BY t" >"$TMP/tls-$B.txt" 2>&1 || true ) &
   "$GEN" "${gen_args[@]}" 2>&1 | tee "$TMP/gen-$B.txt" | sed 's/^/   /' || die "the load generator failed"
+  wait $! 2>/dev/null || true
+  TLS[$B]="$(paste -sd, "$TMP/tls-$B.txt" | sed 's/,/, /g')"
+  say "   server's PostgreSQL connections: ${TLS[$B]:-?}"
   stop_sampler
   m1="$(machine_ticks)"
   BUSY[$B]="$(busy_pct "$m0" "$m1")"
@@ -483,6 +496,7 @@ Machine: $CPU_MODEL, $CORES cores (server, PostgreSQL $PG_VERSION, load generato
 PostgreSQL: $PG_SETTINGS
 Server: homeward serve (release), RUST_LOG=warn, $CACHE_DESC, pool of 20 connections (src/store/mod.rs)
 Load: $BENCH_LEARNERS learners, ${BENCH_SECONDS}s per run, events over $BENCH_LESSONS_PER_BATCH lesson(s) of '$BENCH_SERIES' per request
+Connections: sslmode ${BENCH_PG_SSLMODE:-default (prefer)}; server's during the load: ${TLS[${BATCHES[0]}]:-?}
 pgbench: -n -c $BENCH_LEARNERS -j $BENCH_PGBENCH_JOBS -T $BENCH_SECONDS, one INSERT … ON CONFLICT DO NOTHING per transaction: $PGB_TPS rows/s (failed: ${PGB_FAILED:-0}, latency avg $PGB_LAT)
 
 | batch | server events/s | requests/s | p50 ms | p99 ms | errors | acknowledged | missing | pgbench rows/s | ratio | ≥ 2× |
@@ -500,7 +514,7 @@ say ""
 say "CPU seconds per run (server / PostgreSQL / generator / other processes; all cores busy): $(for B in "${BATCHES[@]}"; do printf 'batch %s: %s / %s / %s / %s, %s%%; ' "$B" "${SRV_CPU[$B]}" "${PG_CPU[$B]}" "${GEN_CPU[$B]}" "${OTHER_CPU[$B]}" "${BUSY[$B]}"; done)pgbench run (PostgreSQL / pgbench / other): $PGB_PG_CPU / $PGB_CPU / $PGB_OTHER, $PGB_BUSY%"
 say "Machine busy just before each run (other processes; under 25% is quiet): $(for k in "${BATCHES[@]}" pgbench; do printf '%s: %s%%; ' "$k" "${QUIET[$k]:-?}"; done)"
 say "Missing acknowledged events: $(for B in "${BATCHES[@]}"; do printf '%s ' "${MISSING[$B]}"; done)(must be 0)"
-say "Reproduce: BENCH_LEARNERS=$BENCH_LEARNERS BENCH_SECONDS=$BENCH_SECONDS BENCH_BATCH=\"${BATCHES[*]}\"$([[ "$BENCH_REDIS_DB" == 5 ]] || printf ' BENCH_REDIS_DB=%s' "$BENCH_REDIS_DB") scripts/bench-events.sh"
+say "Reproduce: BENCH_LEARNERS=$BENCH_LEARNERS BENCH_SECONDS=$BENCH_SECONDS BENCH_BATCH=\"${BATCHES[*]}\"$([[ "$BENCH_REDIS_DB" == 5 ]] || printf ' BENCH_REDIS_DB=%s' "$BENCH_REDIS_DB")${BENCH_PG_SSLMODE:+ BENCH_PG_SSLMODE=$BENCH_PG_SSLMODE} scripts/bench-events.sh"
 if [[ "$ALL_OK" == 1 ]]; then
   say "Target met: every run ≥ 2× pgbench with no acknowledged event missing."
 else
