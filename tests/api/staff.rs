@@ -844,15 +844,32 @@ fn api_access(method: &str, path: &str) -> Access {
         ("GET" | "PATCH" | "DELETE", "/me")
         | ("GET", "/me/export" | "/me/progress")
         | ("POST", "/progress/events") => Learner,
-        ("GET", "/studio/series/{series}/calendar")
+        (
+            "GET",
+            "/studio/series/{series}/calendar" | "/studio/series/{series}/lessons/{lesson}/stats",
+        )
         | (
             "POST",
             "/studio/series/{series}/lessons/{lesson}/reschedule"
             | "/studio/series/{series}/lessons/{lesson}/publish"
-            | "/studio/series/{series}/lessons/{lesson}/unpublish",
+            | "/studio/series/{series}/lessons/{lesson}/unpublish"
+            | "/studio/series/{series}/cadence",
         ) => Editors,
         ("GET", "/manage/factories/{factory}/dashboard")
-        | ("POST", "/manage/factories/{factory}/codes") => Factory,
+        | (
+            "POST",
+            "/manage/factories/{factory}/codes" | "/manage/factories/{factory}/codes/{code}/revoke",
+        ) => Factory,
+        (
+            "POST",
+            "/admin/factories"
+            | "/admin/factories/{factory}/lines"
+            | "/admin/staff"
+            | "/admin/learner-requests",
+        )
+        | ("GET", "/admin/audit" | "/admin/learners/{id}/export")
+        | ("DELETE", "/admin/learners/{id}") => Admins,
+        ("POST", "/staff/tokens") | ("DELETE", "/staff/tokens/{id}") => AnyStaff,
         _ => panic!("no access entry for API {method} {path}: add one to tests/api/staff.rs"),
     }
 }
@@ -906,7 +923,7 @@ async fn every_api_operation_answers_every_role_as_it_should() {
             operations.push((method.to_uppercase(), path.clone()));
         }
     }
-    assert!(operations.len() >= 19, "{operations:?}");
+    assert!(operations.len() >= 30, "{operations:?}");
     // Deleting the learner's account goes last, so the other operations still have a learner.
     operations.sort_by_key(|(method, path)| (method == "DELETE", path.clone()));
     for (method, pattern) in &operations {
@@ -915,7 +932,9 @@ async fn every_api_operation_answers_every_role_as_it_should() {
             .replace("{series}", "family")
             .replace("{lesson}", "first-comic")
             .replace("{token}", &own.token)
-            .replace("{factory}", &own.factory_id.to_string());
+            .replace("{factory}", &own.factory_id.to_string())
+            .replace("{code}", "999999")
+            .replace("{id}", "999999");
         let url = app.url(&format!("/api/v1{path}"));
         for who in [
             Who::Anonymous,
@@ -933,7 +952,15 @@ async fn every_api_operation_answers_every_role_as_it_should() {
                 }
                 "/manage/factories/{factory}/codes" => r#"{"label": "matrix"}"#,
                 "/series/{series}/lessons/{lesson}/quiz" => r#"{"answers": {}}"#,
-                "/sessions/recover" => r#"{"recovery_code": "0000-0000-0000-0000"}"#,
+                "/sessions/recover" | "/admin/learner-requests" => {
+                    r#"{"recovery_code": "0000-0000-0000-0000"}"#
+                }
+                "/studio/series/{series}/cadence" => {
+                    r#"{"first_release": "2030-01-07", "weekday": "mon", "time": "20:00"}"#
+                }
+                "/admin/factories" => r#"{"name_zh": "新厂"}"#,
+                "/admin/factories/{factory}/lines" | "/staff/tokens" => r#"{"name": "matrix"}"#,
+                "/admin/staff" => r#"{"email": "matrix@example.org", "role": "editor"}"#,
                 _ => "{}",
             };
             let mut request = app
@@ -954,7 +981,9 @@ async fn every_api_operation_answers_every_role_as_it_should() {
                 Access::Learner => who == Who::Learner,
                 Access::Editors => matches!(who, Who::Editor | Who::Admin),
                 Access::Factory => matches!(who, Who::OwnManager | Who::Admin),
-                Access::AnyStaff | Access::Managers | Access::Admins => unreachable!(),
+                Access::Admins => who == Who::Admin,
+                Access::AnyStaff => !matches!(who, Who::Anonymous | Who::Learner),
+                Access::Managers => unreachable!(),
             };
             if allowed {
                 assert!(
@@ -1157,5 +1186,154 @@ async fn editors_edit_texts_and_replace_media_and_learners_see_it_at_once() {
         )
         .await,
         2
+    );
+}
+
+#[tokio::test]
+async fn admins_work_through_the_api_with_a_personal_token() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let session = sign_in(&app, "root@example.org", Role::Admin, None).await;
+    // A token is made with the session (and its CSRF token), then used on its own.
+    let csrf = csrf(&app, &session, "/admin").await;
+    let made: Value = app
+        .client
+        .post(app.url("/api/v1/staff/tokens"))
+        .header("cookie", cookie(&session))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"name": "script"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    let post = |path: &str, body: Value| {
+        app.client
+            .post(app.url(path))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let factory: Value = post(
+        "/api/v1/admin/factories",
+        serde_json::json!({"name_zh": "苏州厂", "name_en": "Suzhou"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let factory_id = factory["id"].as_i64().unwrap();
+    let line = post(
+        &format!("/api/v1/admin/factories/{factory_id}/lines"),
+        serde_json::json!({"name": "B2"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(line.status(), 200);
+    let invited: Value = post("/api/v1/admin/staff", serde_json::json!({"email": "Boss@Example.org", "role": "manager", "factory_id": factory_id})).await.unwrap().json().await.unwrap();
+    assert!(
+        invited["setup_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://homeward.test/staff/setup/")
+    );
+    let duplicate = post("/api/v1/admin/staff", serde_json::json!({"email": "boss@example.org", "role": "manager", "factory_id": factory_id})).await.unwrap();
+    assert_eq!(duplicate.status(), 422);
+
+    // A learner's data request, found by recovery code: export, then delete.
+    let code = make_code(&app, None, None).await;
+    let joined: Value = app
+        .client
+        .post(app.url("/api/v1/enrollments"))
+        .json(&serde_json::json!({"token": code.token, "audience": "parents", "accept_policy": "2026-11"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found: Value = post(
+        "/api/v1/admin/learner-requests",
+        serde_json::json!({"recovery_code": joined["recovery_code"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(found["id"], joined["learner_id"]);
+    let export: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/admin/learners/{}/export", found["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["learner"]["id"], joined["learner_id"]);
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/api/v1/admin/learners/{}", found["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM learner").await, 0);
+
+    let audit: Value = app
+        .client
+        .get(app.url("/api/v1/admin/audit"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "create_api_token",
+        "add_factory",
+        "add_line",
+        "add_staff",
+        "export_learner",
+        "delete_learner",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    // Revoked, the token stops working.
+    let revoked = app
+        .client
+        .delete(app.url(&format!("/api/v1/staff/tokens/{}", made["id"])))
+        .header("cookie", cookie(&session))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_eq!(
+        app.client
+            .get(app.url("/api/v1/admin/audit"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
     );
 }
