@@ -696,3 +696,85 @@ fn qr_in_png(path: &std::path::Path) -> String {
         .unwrap_or_else(|e| panic!("decode the QR code in {}: {e}", path.display()))
         .1
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; run with: cargo test --test browser -- --ignored"]
+async fn a_new_learner_reads_watches_retries_and_sees_progress() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
+    let token = app.make_code().await;
+    let phone = Browser::launch(Device::Phone).await;
+    let pause = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
+
+    // Join through the code's link; it lands on this week's lesson.
+    phone.goto(&app.url(&format!("/join/{token}"))).await;
+    phone.tap("input[name=accept_policy]").await;
+    phone
+        .find("input[name=nickname]")
+        .await
+        .send_keys("小李")
+        .await;
+    phone.tap("form button[type=submit]").await;
+    phone.wait_for_path(THIS_WEEKS_LESSON).await;
+
+    // The comic, read to the end slowly so that the script sees every panel.
+    phone.goto(&app.url("/s/family/first-comic")).await;
+    assert_eq!(phone.text("main h1").await, "第1课");
+    assert!(
+        !phone.find_all("#hw-state").await.is_empty(),
+        "the lesson page carries the script's state for a learner"
+    );
+    assert_eq!(phone.assert_images_loaded("figure.panel img").await, 2);
+    for step in 1..=5 {
+        phone
+            .execute_with(
+                "window.scrollTo(0, document.body.scrollHeight * arguments[0] / 5);",
+                vec![json!(step)],
+            )
+            .await;
+        pause(400).await;
+    }
+    phone.screenshot("progress-1-comic").await;
+    // Leaving the page sends the batch with sendBeacon on pagehide.
+    phone.goto(&app.url("/me")).await;
+    pause(1000).await;
+
+    // The quiz: wrong first, then right.
+    phone.goto(&app.url("/s/family/first-comic")).await;
+    phone.tap("input[name='q.q1'][value='a']").await;
+    phone.tap("form#quiz button[type=submit]").await;
+    phone.wait_for_path("/s/family/first-comic/quiz").await;
+    assert_eq!(phone.text("main h1").await, "您的得分：0 / 2");
+    assert_eq!(phone.find_all("section.result.fail").await.len(), 1);
+    phone.goto(&app.url("/s/family/first-comic")).await;
+    phone.tap("input[name='q.q1'][value='b']").await;
+    phone.tap("input[name='q.q2'][value='a']").await;
+    phone.tap("input[name='q.q2'][value='c']").await;
+    phone.tap("form#quiz button[type=submit]").await;
+    phone.wait_for_path("/s/family/first-comic/quiz").await;
+    assert_eq!(phone.text("main h1").await, "您的得分：2 / 2");
+    assert!(phone.text("section.result").await.contains("通过了"));
+    phone.screenshot("progress-2-quiz-retry").await;
+
+    // The video lesson, opened (the fake video cannot play).
+    phone.goto(&app.url("/s/family/second-video")).await;
+    assert_eq!(phone.text("main h1").await, "第2课");
+    pause(500).await;
+
+    // Home: one of three lessons done, and a one-week streak.
+    phone.goto(&app.url("/")).await;
+    let home = phone.text("main").await;
+    phone.screenshot("progress-3-home").await;
+    phone.close().await;
+    app.stop().await;
+    assert!(
+        home.contains("已完成 1 / 3 课"),
+        "home shows the comic as done (panels seen by the script and quiz passed): {home}"
+    );
+    assert!(
+        home.contains("已连续 1 周完成课程"),
+        "home shows a one-week streak: {home}"
+    );
+}
