@@ -32,8 +32,14 @@ const MEDIA_MEMO_BYTES: usize = 64 * 1024 * 1024;
 /// The catalog for this request. With the cache up, it is re-read only when the generation
 /// changed (on any instance); with the cache down, it comes straight from the database.
 pub async fn catalog(state: &AppState) -> anyhow::Result<Arc<Catalog>> {
+    Ok(catalog_of_generation(state).await?.1)
+}
+
+/// The catalog with the generation it belongs to (`None` with the cache down), so a request
+/// can key what it caches on the same generation without asking the cache again.
+async fn catalog_of_generation(state: &AppState) -> anyhow::Result<(Option<i64>, Arc<Catalog>)> {
     let Some(generation) = state.cache.generation().await else {
-        return Ok(Arc::new(store::content::catalog(&state.db).await?));
+        return Ok((None, Arc::new(store::content::catalog(&state.db).await?)));
     };
     if let Some((_, catalog)) = state
         .memo
@@ -43,7 +49,7 @@ pub async fn catalog(state: &AppState) -> anyhow::Result<Arc<Catalog>> {
         .as_ref()
         .filter(|(memo_gen, _)| *memo_gen == generation)
     {
-        return Ok(catalog.clone());
+        return Ok((Some(generation), catalog.clone()));
     }
     let catalog: Catalog = state
         .cache
@@ -53,12 +59,14 @@ pub async fn catalog(state: &AppState) -> anyhow::Result<Arc<Catalog>> {
         .await?;
     let catalog = Arc::new(catalog);
     *state.memo.catalog.lock().expect("memo lock") = Some((generation, catalog.clone()));
-    Ok(catalog)
+    Ok((Some(generation), catalog))
 }
 
 /// A lesson a learner may see right now, with its series; `None` for anything unknown, draft or
 /// not yet released — the caller answers 404 either way.
 pub struct Visible {
+    /// The cache generation the catalog was read at; `None` means "do not cache".
+    pub generation: Option<i64>,
     pub catalog: Arc<Catalog>,
     pub series_index: usize,
     pub lesson_index: usize,
@@ -79,7 +87,7 @@ pub async fn visible_lesson(
     series_slug: &str,
     lesson_slug: &str,
 ) -> anyhow::Result<Option<Visible>> {
-    let catalog = catalog(state).await?;
+    let (generation, catalog) = catalog_of_generation(state).await?;
     let now = state.clock.now();
     let found = catalog
         .series
@@ -93,6 +101,7 @@ pub async fn visible_lesson(
                 .map(|li| (si, li))
         });
     Ok(found.map(|(series_index, lesson_index)| Visible {
+        generation,
         catalog,
         series_index,
         lesson_index,
@@ -124,13 +133,19 @@ pub async fn lesson_content(
     }
 }
 
-/// A rendered learner page for a visible lesson, cached per generation.
-pub async fn cached_page<F, Fut>(state: &AppState, key: &str, render: F) -> anyhow::Result<String>
+/// A rendered learner page for a visible lesson, cached under the generation its catalog was
+/// read at (one cache round trip fewer per request).
+pub async fn cached_page<F, Fut>(
+    state: &AppState,
+    visible: &Visible,
+    key: &str,
+    render: F,
+) -> anyhow::Result<String>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = anyhow::Result<String>>,
 {
-    match state.cache.generation().await {
+    match visible.generation {
         Some(generation) => {
             state
                 .cache

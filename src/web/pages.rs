@@ -142,7 +142,7 @@ pub async fn lesson_page(
 ) -> PageResult {
     let visible = find_visible(&state, &series_slug, &lesson_slug).await?;
     let key = format!("lesson:{}:{}", visible.lesson().id, lang.code());
-    let page = lessons::cached_page(&state, &key, || async {
+    let page = lessons::cached_page(&state, &visible, &key, || async {
         let content = lessons::lesson_content(&state, visible.lesson()).await?;
         let view = lesson_view(&state, &visible, &content, lang);
         view.render().map_err(|e| anyhow::anyhow!("template: {e}"))

@@ -254,6 +254,7 @@ pub async fn preview(
     editor(&state, req).await?;
     let (catalog, si, li) = find(&state, &series, Some(&lesson)).await?;
     let visible = Visible {
+        generation: None,
         catalog,
         series_index: si,
         lesson_index: li.unwrap_or_default(),
