@@ -6,7 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod content;
 pub mod domain;
-pub mod error;
+pub mod http;
 pub mod ops;
 pub mod services;
 pub mod settings;

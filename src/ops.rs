@@ -5,7 +5,7 @@ use poem::web::{Data, Json};
 use poem::{IntoResponse, Response, handler};
 use serde_json::json;
 
-use crate::startup::AppState;
+use crate::http::AppState;
 use crate::store;
 
 #[handler]

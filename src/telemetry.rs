@@ -1,13 +1,9 @@
-//! Logs and metrics: tracing output (text or JSON), the Prometheus recorder, and the middleware
-//! that gives every request an id, a log line and its counts.
+//! Logs and metrics: tracing output (text or JSON) and the Prometheus recorder. (The middleware
+//! that gives every request an id, a log line and its counts is `http::observe`.)
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use poem::http::HeaderValue;
-use poem::{Endpoint, IntoResponse, Request, Response};
-use tracing::Instrument;
 
 use crate::settings::LogFormat;
 
@@ -44,93 +40,4 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
-}
-
-/// A low-cardinality name for the route a path hit, for metric labels.
-pub fn route_label(path: &str) -> &'static str {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match parts.as_slice() {
-        [""] => "/",
-        ["s", _] => "/s/{series}",
-        ["s", _, "certificate"] => "/s/{series}/certificate",
-        ["s", _, _] => "/s/{series}/{lesson}",
-        ["s", _, _, "quiz"] => "/s/{series}/{lesson}/quiz",
-        ["s", _, _, "done"] => "/s/{series}/{lesson}/done",
-        ["progress", "beacon"] => "/progress/beacon",
-        ["media", ..] => "/media/{series}/{lesson}/{name}",
-        ["static", ..] => "/static/{name}",
-        ["lang", _] => "/lang/{code}",
-        ["join", _] => "/join/{token}",
-        ["qr", _] => "/qr/{file}",
-        ["qr", _, "poster"] => "/qr/{token}/poster",
-        ["recover"] => "/recover",
-        ["me"] => "/me",
-        ["me", "export.json"] => "/me/export.json",
-        ["me", "delete"] => "/me/delete",
-        ["studio", ..] => "/studio/*",
-        ["manage", ..] => "/manage/*",
-        ["admin", ..] => "/admin/*",
-        ["staff", ..] => "/staff/*",
-        ["livez"] => "/livez",
-        ["readyz"] => "/readyz",
-        ["metrics"] => "/metrics",
-        ["api", "openapi.json"] => "/api/openapi.json",
-        ["docs", ..] => "/docs",
-        ["api", "v1", "series"] => "/api/v1/series",
-        ["api", "v1", "series", _] => "/api/v1/series/{series}",
-        ["api", "v1", "series", _, "lessons", _] => "/api/v1/series/{series}/lessons/{lesson}",
-        ["api", "v1", "series", _, "lessons", _, "quiz"] => {
-            "/api/v1/series/{series}/lessons/{lesson}/quiz"
-        }
-        ["api", "v1", "enrollments"] => "/api/v1/enrollments",
-        ["api", "v1", "enrollments", _] => "/api/v1/enrollments/{token}",
-        ["api", "v1", "sessions", "recover"] => "/api/v1/sessions/recover",
-        ["api", "v1", "me"] => "/api/v1/me",
-        ["api", "v1", "me", "export"] => "/api/v1/me/export",
-        ["api", "v1", "me", "progress"] => "/api/v1/me/progress",
-        ["api", "v1", "progress", "events"] => "/api/v1/progress/events",
-        ["api", "v1", "studio", ..] => "/api/v1/studio/*",
-        ["api", "v1", "manage", ..] => "/api/v1/manage/*",
-        ["api", ..] => "/api/other",
-        _ => "other",
-    }
-}
-
-/// Gives each request an id (kept from `X-Request-Id` when the client sent a sane one), logs
-/// one line when it ends, and counts it by route and status.
-pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let request_id = req
-        .header("x-request-id")
-        .filter(|id| id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        req.headers_mut().insert("x-request-id", value);
-    }
-    let route = route_label(req.uri().path());
-    let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %request_id, %method, route);
-    let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
-    let mut response = match result {
-        Ok(response) => response.into_response(),
-        Err(error) => error.into_response(),
-    };
-    let status = response.status().as_u16();
-    let elapsed = started.elapsed();
-    metrics::counter!("http_requests_total", "route" => route, "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route)
-        .record(elapsed.as_secs_f64());
-    span.in_scope(|| {
-        tracing::info!(
-            status,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "request finished"
-        );
-    });
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    Ok(response)
 }

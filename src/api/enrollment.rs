@@ -9,11 +9,12 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use super::lessons::LocalizedText;
 use super::problem::{ApiError, Problem};
 use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
-use crate::error::from_db;
+use crate::http::AppState;
+use crate::http::cookies::{SESSION_COOKIE, YEAR, set_cookie};
+use crate::http::error::from_db;
+use crate::http::{auth, limits};
 use crate::services::accounts::{self, ProfileChange};
 use crate::services::enrollment::{self, CodeStatus, JoinError, JoinRequest};
-use crate::startup::AppState;
-use crate::web::auth::{self, SESSION_COOKIE, YEAR, set_cookie};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -192,10 +193,10 @@ impl EnrollmentApi {
         token: Path<String>,
         req: &Request,
     ) -> Result<Json<EnrollmentInfo>, ApiError> {
-        crate::web::join::limit(
+        limits::limit(
             &state,
-            &format!("lookup:{}", auth::client_ip(&state, req)),
-            120,
+            &format!("lookup:{}", crate::http::client::client_ip(&state, req)),
+            limits::LOOKUP_PER_ADDRESS,
         )
         .await?;
         let code = enrollment::find_code(&state.db, &token)
@@ -237,10 +238,15 @@ impl EnrollmentApi {
         body: Json<EnrollmentRequest>,
         req: &Request,
     ) -> Result<EnrolledResponse, ApiError> {
-        let ip = auth::client_ip(&state, req);
-        crate::web::join::limit(&state, &format!("join-ip:{ip}"), 20).await?;
+        let ip = crate::http::client::client_ip(&state, req);
+        limits::limit(&state, &format!("join-ip:{ip}"), limits::JOIN_PER_ADDRESS).await?;
         if let Ok(Some(code)) = enrollment::find_code(&state.db, &body.token).await {
-            crate::web::join::limit(&state, &format!("join-code:{}", code.id), 300).await?;
+            limits::limit(
+                &state,
+                &format!("join-code:{}", code.id),
+                limits::JOIN_PER_CODE,
+            )
+            .await?;
         }
         let body = body.0;
         let request = JoinRequest {
@@ -251,7 +257,8 @@ impl EnrollmentApi {
             lang: body.lang,
             child_age_bands: body.child_age_bands,
             children_consent: body.children_consent,
-            device_hash: auth::cookie(req, auth::DEVICE_COOKIE).map(auth::device_hash),
+            device_hash: crate::http::cookies::cookie(req, crate::http::cookies::DEVICE_COOKIE)
+                .map(auth::device_hash),
         };
         match enrollment::join(&state.db, &request, state.clock.now()).await {
             Ok(joined) => Ok(EnrolledResponse::Created(
@@ -279,10 +286,10 @@ impl EnrollmentApi {
         body: Json<RecoverRequest>,
         req: &Request,
     ) -> Result<SessionResponse, ApiError> {
-        crate::web::join::limit(
+        limits::limit(
             &state,
-            &format!("recover-ip:{}", auth::client_ip(&state, req)),
-            10,
+            &format!("recover-ip:{}", crate::http::client::client_ip(&state, req)),
+            limits::RECOVER_PER_ADDRESS,
         )
         .await?;
         match accounts::recover(&state.db, &body.recovery_code, state.clock.now())

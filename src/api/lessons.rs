@@ -12,9 +12,9 @@ use super::problem::ApiError;
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::domain::quiz::QuestionKind;
 use crate::domain::{LessonBody, Text};
-use crate::error::from_db;
+use crate::http::AppState;
+use crate::http::error::from_db;
 use crate::services::lessons;
-use crate::startup::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -271,7 +271,7 @@ impl LessonsApi {
         req: &poem::Request,
     ) -> Result<Json<QuizResult>, ApiError> {
         // Staff API tokens are not learners: for them the quiz is checked, not stored.
-        let learner = match crate::web::auth::session_token(req) {
+        let learner = match crate::http::auth::session_token(req) {
             Some(token) if !token.starts_with("hwk_") => {
                 Some(super::enrollment::learner_with_csrf(&state, req, None).await?)
             }

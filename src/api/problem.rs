@@ -67,15 +67,15 @@ impl ApiError {
     }
 }
 
-impl From<crate::error::AppError> for Box<ApiError> {
-    fn from(error: crate::error::AppError) -> Self {
+impl From<crate::http::error::AppError> for Box<ApiError> {
+    fn from(error: crate::http::error::AppError) -> Self {
         Box::new(error.into())
     }
 }
 
-impl From<crate::error::AppError> for ApiError {
-    fn from(error: crate::error::AppError) -> ApiError {
-        use crate::error::AppError;
+impl From<crate::http::error::AppError> for ApiError {
+    fn from(error: crate::http::error::AppError) -> ApiError {
+        use crate::http::error::AppError;
         match error {
             AppError::NotFound => ApiError::not_found("not found"),
             AppError::SignIn(_) => ApiError::Unauthorized(Json(Problem::new(
@@ -113,19 +113,4 @@ impl From<crate::error::AppError> for ApiError {
             }
         }
     }
-}
-
-/// A problem+json response for errors raised outside the API's own operations (unknown paths,
-/// unreadable bodies), so every `/api` answer has the same shape.
-pub fn problem_response(status: StatusCode, detail: &str) -> poem::Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    poem::Response::builder()
-        .status(status)
-        .content_type("application/problem+json")
-        .body(body.to_string())
 }

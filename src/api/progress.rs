@@ -7,11 +7,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use super::problem::ApiError;
-use crate::domain::progress::Event;
-use crate::error::from_db;
+use crate::http::AppState;
+use crate::http::error::from_db;
 use crate::services::accounts;
-use crate::services::progress::{self, Incoming, MAX_BATCH, Outcome};
-use crate::startup::AppState;
+use crate::services::progress;
+use crate::services::progress::batch::{self, BatchError, EventInput};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -62,86 +62,44 @@ pub struct BatchResult {
     pub results: Vec<EventResult>,
 }
 
-pub fn parse_event(dto: &EventDto) -> Result<Event, String> {
-    let need = |value: Option<f64>, name: &str| {
-        value.ok_or_else(|| format!("{} needs `{name}`", dto.kind))
-    };
-    Ok(match dto.kind.as_str() {
-        "opened" => Event::Opened,
-        "panel_viewed" => Event::PanelViewed {
-            panel: dto.panel.ok_or("panel_viewed needs `panel`")?,
-        },
-        "video_position" => Event::VideoPosition {
-            seconds: need(dto.seconds, "seconds")?,
-            duration: need(dto.duration, "duration")?,
-        },
-        "article_read" => Event::ArticleRead {
-            percent: dto.percent.ok_or("article_read needs `percent`")?,
-        },
-        "completed" => Event::Completed,
-        other => return Err(format!("unknown kind '{other}'")),
-    })
-}
-
-/// Records a batch for the signed-in learner; shared by the API and the beacon endpoint.
-pub async fn record_batch(
-    state: &AppState,
-    learner_id: i64,
-    batch: EventBatch,
-) -> Result<BatchResult, ApiError> {
-    if batch.events.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!(
-            "send at most {MAX_BATCH} events at once"
-        )));
-    }
-    let mut results: Vec<Option<EventResult>> = vec![None; batch.events.len()];
-    let mut incoming = Vec::new();
-    let mut positions = Vec::new();
-    for (i, dto) in batch.events.iter().enumerate() {
-        match parse_event(dto) {
-            Ok(event) => {
-                positions.push(i);
-                incoming.push(Incoming {
-                    client_id: dto.id,
-                    series: dto.series.clone(),
-                    lesson: dto.lesson.clone(),
-                    event,
-                    client_time: dto.client_time,
-                });
-            }
-            Err(detail) => {
-                results[i] = Some(EventResult {
-                    id: dto.id,
-                    status: "invalid".into(),
-                    code: 422,
-                    detail: Some(detail),
-                })
-            }
+impl From<&EventDto> for EventInput {
+    fn from(dto: &EventDto) -> EventInput {
+        EventInput {
+            id: dto.id,
+            series: dto.series.clone(),
+            lesson: dto.lesson.clone(),
+            kind: dto.kind.clone(),
+            panel: dto.panel,
+            seconds: dto.seconds,
+            duration: dto.duration,
+            percent: dto.percent,
+            client_time: dto.client_time,
         }
     }
-    let outcomes = progress::record_events(state, learner_id, incoming)
+}
+
+/// Records a batch for the signed-in learner.
+async fn record_batch(
+    state: &AppState,
+    learner_id: i64,
+    batch: &EventBatch,
+) -> Result<BatchResult, ApiError> {
+    let events: Vec<EventInput> = batch.events.iter().map(EventInput::from).collect();
+    let results = batch::record_batch(state, learner_id, &events)
         .await
-        .map_err(from_db)?;
-    for (position, outcome) in positions.into_iter().zip(outcomes) {
-        let (status, code, detail) = match outcome {
-            Outcome::Accepted => ("accepted", 200, None),
-            Outcome::Duplicate => ("duplicate", 200, None),
-            Outcome::Conflict => (
-                "conflict",
-                409,
-                Some("this id was sent before with different content".to_owned()),
-            ),
-            Outcome::NotFound => ("not_found", 404, Some("no such released lesson".to_owned())),
-            Outcome::Invalid(message) => ("invalid", 422, Some(message)),
-        };
-        results[position] = Some(EventResult {
-            id: batch.events[position].id,
-            status: status.into(),
-            code,
-            detail,
-        });
-    }
-    let results: Vec<EventResult> = results.into_iter().flatten().collect();
+        .map_err(|error| match error {
+            BatchError::TooMany => ApiError::invalid(error.to_string()),
+            BatchError::Failed(error) => from_db(error).into(),
+        })?;
+    let results: Vec<EventResult> = results
+        .into_iter()
+        .map(|r| EventResult {
+            id: r.id,
+            status: r.status.into(),
+            code: r.code,
+            detail: r.detail,
+        })
+        .collect();
     Ok(BatchResult {
         accepted: results.iter().filter(|r| r.status == "accepted").count() as u32,
         results,
@@ -207,7 +165,7 @@ impl ProgressApi {
     ) -> Result<Json<BatchResult>, ApiError> {
         let learner_id =
             super::enrollment::learner_with_csrf(&state, req, body.0.csrf.as_deref()).await?;
-        Ok(Json(record_batch(&state, learner_id, body.0).await?))
+        Ok(Json(record_batch(&state, learner_id, &body.0).await?))
     }
 
     /// The signed-in learner's progress: per series and lesson, streaks and badges.

@@ -11,12 +11,12 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use super::lessons::LocalizedText;
 use super::problem::ApiError;
 use crate::domain::suppress::Shown;
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::error::{AppError, from_db};
 use crate::services::enrollment::{self, NewCode};
 use crate::services::reports;
 use crate::services::staff::{Role, Staff, audit};
 use crate::services::{lessons, studio};
-use crate::startup::AppState;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -126,13 +126,13 @@ async fn staff(
     allowed: impl Fn(&Staff) -> bool,
     changes: bool,
 ) -> Result<Staff, ApiError> {
-    let who = crate::web::staff::current_staff(state, req)
+    let who = crate::http::staff_auth::current_staff(state, req)
         .await?
         .ok_or_else(|| ApiError::from(AppError::SignIn(String::new())))?;
     if !allowed(&who) {
         return Err(AppError::Forbidden.into());
     }
-    if changes && crate::web::staff::check_csrf(state, req, &who, None).is_err() {
+    if changes && crate::http::staff_auth::check_csrf(state, req, &who, None).is_err() {
         return Err(AppError::Forbidden.into());
     }
     Ok(who)
@@ -503,7 +503,7 @@ impl StaffApi {
         .map_err(from_db)?;
         Ok(Json(CodeDto {
             id,
-            join_url: crate::web::qr::join_url(&state, &token),
+            join_url: crate::services::qr::join_url(&state.settings, &token),
             token,
             label: body.label.clone(),
             line_id: body.line_id,

@@ -7,8 +7,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::clock::SystemClock;
+use crate::http::AppState;
 use crate::settings::Settings;
-use crate::startup::{self, AppState};
+use crate::startup;
 use crate::{content, services, store};
 
 mod operators;
@@ -292,7 +293,7 @@ async fn import(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .context("progress style")?,
     );
-    let counts = content::import::import_all(&state.db, &series, state.clock.now(), |name| {
+    let counts = services::import::import_all(&state.db, &series, state.clock.now(), |name| {
         bar.set_message(name.to_owned());
         bar.inc(1);
     })
@@ -324,7 +325,7 @@ async fn export(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32
     if !store::pending_migrations(&db).await?.is_empty() {
         anyhow::bail!("the database has pending migrations; run `homeward migrate up` first");
     }
-    let written = content::export::export_all(&db, dir).await?;
+    let written = services::export::export_all(&db, dir).await?;
     // What was written must load cleanly; then it is the record the database agrees with.
     let series = match content::load_dir(dir) {
         Ok(series) => series,
@@ -337,7 +338,7 @@ async fn export(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32
     };
     let now = crate::clock::Clock::now(&SystemClock);
     for loaded in &series {
-        let (cadence, plans) = content::import::plan(loaded, now);
+        let (cadence, plans) = services::import::plan(loaded, now);
         store::content::mark_in_sync(&db, loaded, cadence.first_release, &plans).await?;
     }
     println!("exported {written} lessons to {}", dir.display());

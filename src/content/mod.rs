@@ -1,8 +1,8 @@
-//! Reads `content/` into domain types, reporting every problem at once, and imports it.
+//! Reads `content/` into domain types and validates it, reporting every problem at once.
+//! (Importing it into the database and exporting it back are `services::import` and
+//! `services::export`.)
 
-pub mod export;
 pub mod files;
-pub mod import;
 mod raw;
 
 use std::fmt;

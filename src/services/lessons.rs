@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::domain::catalog::{Catalog, LessonEntry, SeriesEntry};
 use crate::domain::lesson::LessonContent;
-use crate::startup::AppState;
+use crate::services::Context;
 use crate::store;
 
 const CONTENT_TTL: Duration = Duration::from_secs(3600);
@@ -31,13 +31,13 @@ const MEDIA_MEMO_BYTES: usize = 64 * 1024 * 1024;
 
 /// The catalog for this request. With the cache up, it is re-read only when the generation
 /// changed (on any instance); with the cache down, it comes straight from the database.
-pub async fn catalog(state: &AppState) -> anyhow::Result<Arc<Catalog>> {
+pub async fn catalog(state: &Context) -> anyhow::Result<Arc<Catalog>> {
     Ok(catalog_of_generation(state).await?.1)
 }
 
 /// The catalog with the generation it belongs to (`None` with the cache down), so a request
 /// can key what it caches on the same generation without asking the cache again.
-async fn catalog_of_generation(state: &AppState) -> anyhow::Result<(Option<i64>, Arc<Catalog>)> {
+async fn catalog_of_generation(state: &Context) -> anyhow::Result<(Option<i64>, Arc<Catalog>)> {
     let Some(generation) = state.cache.generation().await else {
         return Ok((None, Arc::new(store::content::catalog(&state.db).await?)));
     };
@@ -83,7 +83,7 @@ impl Visible {
 }
 
 pub async fn visible_lesson(
-    state: &AppState,
+    state: &Context,
     series_slug: &str,
     lesson_slug: &str,
 ) -> anyhow::Result<Option<Visible>> {
@@ -110,7 +110,7 @@ pub async fn visible_lesson(
 
 /// A lesson's body and quiz. Only call this for a lesson already found visible.
 pub async fn lesson_content(
-    state: &AppState,
+    state: &Context,
     lesson: &LessonEntry,
 ) -> anyhow::Result<LessonContent> {
     let load = || async {
@@ -136,7 +136,7 @@ pub async fn lesson_content(
 /// A rendered learner page for a visible lesson, cached under the generation its catalog was
 /// read at (one cache round trip fewer per request).
 pub async fn cached_page<F, Fut>(
-    state: &AppState,
+    state: &Context,
     visible: &Visible,
     key: &str,
     render: F,
@@ -158,7 +158,7 @@ where
 
 /// The bytes of a media file of a visible lesson, kept in memory by content hash.
 pub async fn media_bytes(
-    state: &AppState,
+    state: &Context,
     lesson: &LessonEntry,
     name: &str,
     sha256: &str,
@@ -188,7 +188,7 @@ pub async fn media_bytes(
 }
 
 /// Call after a committed content change: every instance sharing the cache sees it at once.
-pub async fn content_changed(state: &AppState) {
+pub async fn content_changed(state: &Context) {
     state.cache.bump_generation().await;
     *state.memo.catalog.lock().expect("memo lock") = None;
 }

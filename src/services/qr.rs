@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use qrcode::{EcLevel, QrCode};
 
+use crate::settings::Settings;
+
 /// What a code is rendered as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QrFormat {
@@ -24,6 +26,11 @@ pub struct QrMemo(Mutex<HashMap<QrKey, Arc<Vec<u8>>>>);
 type QrKey = (String, QrFormat);
 
 const MEMO_ENTRIES: usize = 2000;
+
+/// The web join link of an enrollment code: what its QR code and poster point at.
+pub fn join_url(settings: &Settings, token: &str) -> String {
+    format!("{}/join/{}", settings.public_url(), token)
+}
 
 /// Renders `text` (a join URL) with error correction M and a 4-module quiet zone.
 pub fn render(text: &str, format: QrFormat) -> anyhow::Result<Vec<u8>> {

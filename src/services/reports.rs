@@ -8,8 +8,8 @@ use sea_orm::{ConnectionTrait, Statement, Value};
 
 use crate::domain::Text;
 use crate::domain::suppress::{MIN_GROUP, Shown, count, share, suppress_parts};
+use crate::services::Context;
 use crate::services::staff::Staff;
-use crate::startup::AppState;
 
 /// Weeks of joins shown in the chart.
 pub const CHART_WEEKS: i64 = 12;
@@ -49,7 +49,7 @@ pub struct Dashboard {
 }
 
 async fn rows(
-    state: &AppState,
+    state: &Context,
     sql: &str,
     values: Vec<Value>,
 ) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
@@ -94,7 +94,7 @@ fn by_line(
 
 /// The dashboard of `factory_id` as `who` may see it.
 pub async fn dashboard(
-    state: &AppState,
+    state: &Context,
     who: &Staff,
     factory_id: i64,
     now: DateTime<Utc>,

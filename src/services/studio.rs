@@ -11,11 +11,11 @@ use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::domain::lesson::LessonContent;
 use crate::domain::schedule::{Cadence, local_to_utc, weekday_str};
 use crate::domain::{LessonBody, LessonStatus};
+use crate::services::Context;
 use crate::services::lessons;
 use crate::services::staff::{Staff, audit};
-use crate::startup::AppState;
 
-async fn exec(state: &AppState, sql: &str, values: Vec<Value>) -> anyhow::Result<()> {
+async fn exec(state: &Context, sql: &str, values: Vec<Value>) -> anyhow::Result<()> {
     state
         .db
         .execute_raw(Statement::from_sql_and_values(
@@ -33,7 +33,7 @@ fn lesson_json(lesson: &LessonEntry) -> serde_json::Value {
 
 /// Moves a lesson to a local date and time in its series' timezone.
 pub async fn reschedule(
-    state: &AppState,
+    state: &Context,
     who: &Staff,
     series: &SeriesEntry,
     lesson: &LessonEntry,
@@ -65,7 +65,7 @@ pub async fn reschedule(
 
 /// Publishes a lesson now: learners see it at once (its release time moves to now if later).
 pub async fn publish_now(
-    state: &AppState,
+    state: &Context,
     who: &Staff,
     series: &SeriesEntry,
     lesson: &LessonEntry,
@@ -95,7 +95,7 @@ pub async fn publish_now(
 
 /// Takes a lesson back: learners stop seeing it at once; their progress is kept.
 pub async fn unpublish(
-    state: &AppState,
+    state: &Context,
     who: &Staff,
     series: &SeriesEntry,
     lesson: &LessonEntry,
@@ -124,7 +124,7 @@ pub async fn unpublish(
 
 /// Changes a series' cadence; lessons without their own release time follow it.
 pub async fn set_cadence(
-    state: &AppState,
+    state: &Context,
     who: &Staff,
     series: &SeriesEntry,
     first_release: NaiveDate,
@@ -203,7 +203,7 @@ pub struct LessonStats {
 }
 
 pub async fn lesson_stats(
-    state: &AppState,
+    state: &Context,
     lesson: &LessonEntry,
     content: &LessonContent,
 ) -> anyhow::Result<LessonStats> {
@@ -356,7 +356,7 @@ pub fn text_fields(lesson: &LessonEntry, content: &LessonContent) -> Vec<(String
 
 /// Applies edited texts; every text must stay filled in both languages, or nothing changes.
 pub async fn update_texts(
-    state: &AppState,
+    state: &Context,
     who: &Staff,
     series: &SeriesEntry,
     lesson: &LessonEntry,
@@ -439,7 +439,7 @@ pub async fn update_texts(
 /// Replaces one of a lesson's media files (a panel image, the poster, the video or captions)
 /// with an uploaded file of the same kind.
 pub async fn replace_media(
-    state: &AppState,
+    state: &Context,
     who: &Staff,
     series: &SeriesEntry,
     lesson: &LessonEntry,

@@ -4,16 +4,17 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Form};
 use poem::{IntoResponse, Request, Response, handler};
 
-use super::auth::{self, SESSION_COOKIE, YEAR, set_cookie};
 use super::i18n::{audience_label, format_moment};
 use super::i18n_account::account_ui;
 use super::pages::{chrome, html, render};
 use super::views::{MePage, NoticePage};
 use crate::domain::Lang;
 use crate::domain::learner::AGE_BANDS;
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::auth;
+use crate::http::cookies::{SESSION_COOKIE, YEAR, set_cookie};
+use crate::http::error::{AppError, from_db};
 use crate::services::accounts::{self, ProfileChange};
-use crate::startup::AppState;
 use crate::store::entity::consent;
 
 fn not_joined(state: &AppState, lang: Lang) -> Result<Response, AppError> {
@@ -98,7 +99,7 @@ fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str, new: b
     if new {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(state, auth::CSRF_COOKIE, csrf, YEAR)
+            set_cookie(state, crate::http::cookies::CSRF_COOKIE, csrf, YEAR)
                 .parse()
                 .expect("cookie"),
         );
@@ -175,7 +176,7 @@ pub async fn me_update(
     if result.is_ok() {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&state, super::i18n::LANG_COOKIE, lang.code(), YEAR)
+            set_cookie(&state, crate::http::lang::LANG_COOKIE, lang.code(), YEAR)
                 .parse()
                 .expect("cookie"),
         );
@@ -241,7 +242,7 @@ pub async fn me_delete(
         link: Some(("/".into(), super::i18n::ui(lang).home.into())),
     };
     let mut response = html(render(&page)?);
-    for name in [SESSION_COOKIE, auth::DEVICE_COOKIE] {
+    for name in [SESSION_COOKIE, crate::http::cookies::DEVICE_COOKIE] {
         response.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(&state, name, "", 0).parse().expect("cookie"),

@@ -8,14 +8,15 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use super::i18n_staff::{StaffUi, staff_ui};
 use super::pages::{chrome, html, render};
-use super::staff::{check_csrf, csrf_token, field, require};
+use super::staff::field;
 use super::views::Chrome;
 use crate::domain::Lang;
 use crate::domain::token::RecoveryCode;
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::error::{AppError, from_db};
+use crate::http::staff_auth::{check_csrf, csrf_token, require};
 use crate::services::staff::{self, Role, Staff, audit};
 use crate::services::{accounts, enrollment};
-use crate::startup::AppState;
 
 async fn admin(state: &AppState, req: &Request) -> Result<Staff, AppError> {
     require(state, req, |s| s.role == Role::Admin).await

@@ -1,36 +1,10 @@
-//! Every learner-facing interface string, in Simplified Chinese and English, and how a request
-//! picks its language: `?lang=`, then the `hw_lang` cookie, then Chinese.
+//! Every learner-facing interface string, in Simplified Chinese and English. (How a request
+//! picks its language is `http::lang`.)
 
 use chrono::{DateTime, Datelike, Utc, Weekday};
 use chrono_tz::Tz;
-use poem::{FromRequest, Request, RequestBody};
 
 use crate::domain::{Audience, Lang, LessonKind};
-
-pub const LANG_COOKIE: &str = "hw_lang";
-
-impl<'a> FromRequest<'a> for Lang {
-    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(request_lang(req))
-    }
-}
-
-pub fn request_lang(req: &Request) -> Lang {
-    let from_query = req
-        .uri()
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|pair| pair.strip_prefix("lang="))
-        .find_map(Lang::parse);
-    let from_cookie = || {
-        req.header("cookie")?
-            .split(';')
-            .filter_map(|c| c.trim().strip_prefix(LANG_COOKIE)?.strip_prefix('='))
-            .find_map(Lang::parse)
-    };
-    from_query.or_else(from_cookie).unwrap_or_default()
-}
 
 /// Interface strings for one language.
 pub struct Ui {
@@ -214,65 +188,5 @@ pub fn format_moment(moment: DateTime<Utc>, timezone: Tz, lang: Lang) -> String 
                 local.format("%H:%M")
             )
         }
-    }
-}
-
-/// Friendly error texts, shown in both languages at once.
-pub fn error_text(status: u16) -> (&'static str, &'static str, &'static str, &'static str) {
-    match status {
-        404 => (
-            "找不到这个页面",
-            "这个页面不存在，或者还没有发布。",
-            "Page not found",
-            "This page does not exist, or it is not out yet.",
-        ),
-        400 | 422 => (
-            "请求有误",
-            "提交的内容不对，请返回重试。",
-            "Something in the request was wrong",
-            "What was sent could not be used. Please go back and try again.",
-        ),
-        405 => (
-            "不支持这样访问",
-            "请从页面上的链接或按钮进入。",
-            "Not allowed",
-            "Please use the links and buttons on the page.",
-        ),
-        403 => (
-            "没有权限",
-            "您的账号不能访问这个页面。",
-            "Not allowed",
-            "Your account cannot open this page.",
-        ),
-        413 => (
-            "内容太大",
-            "提交的内容太大了。",
-            "Too large",
-            "What was sent is too large.",
-        ),
-        429 => (
-            "操作太频繁",
-            "请稍等一会儿再试。",
-            "Too many requests",
-            "Please wait a moment and try again.",
-        ),
-        503 => (
-            "服务暂时不可用",
-            "请过几分钟再试。",
-            "Temporarily unavailable",
-            "Please try again in a few minutes.",
-        ),
-        s if s < 500 => (
-            "请求有误",
-            "请返回重试。",
-            "Request not accepted",
-            "Please go back and try again.",
-        ),
-        _ => (
-            "出错了",
-            "服务器出了点问题，请稍后再试。",
-            "Something went wrong",
-            "The server had a problem. Please try again later.",
-        ),
     }
 }

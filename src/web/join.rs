@@ -5,31 +5,17 @@ use poem::web::{Data, Form, Path};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
-use super::auth::{self, FLASH_COOKIE, SESSION_COOKIE, YEAR, set_cookie};
 use super::i18n_account::account_ui;
 use super::pages::{chrome, html, render};
 use super::views::{JoinPage, NoticePage, RecoverPage};
 use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
 use crate::domain::{Audience, Lang};
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::cookies::{FLASH_COOKIE, SESSION_COOKIE, YEAR, set_cookie};
+use crate::http::error::{AppError, from_db};
+use crate::http::{auth, limits};
 use crate::services::enrollment::{self, CodeInfo, CodeStatus, JoinError, JoinRequest};
 use crate::services::{accounts, lessons};
-use crate::startup::AppState;
-
-const JOIN_LIMIT_PER_ADDRESS: i64 = 20;
-const JOIN_LIMIT_PER_CODE: i64 = 300;
-const LOOKUP_LIMIT_PER_ADDRESS: i64 = 120;
-const RECOVER_LIMIT_PER_ADDRESS: i64 = 10;
-const WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Counts an attempt against a limit; over it, a 429 with Retry-After.
-pub(crate) async fn limit(state: &AppState, key: &str, max: i64) -> Result<(), AppError> {
-    state
-        .cache
-        .rate_limit(key, max, WINDOW)
-        .await
-        .map_err(AppError::TooManyRequests)
-}
 
 /// Where a learner of `audience` should land: this week's lesson of their series.
 pub(crate) async fn landing(state: &AppState, audience: Audience) -> String {
@@ -111,10 +97,10 @@ fn join_form(
 }
 
 async fn find_code(state: &AppState, req: &Request, token: &str) -> Result<CodeInfo, AppError> {
-    limit(
+    limits::limit(
         state,
-        &format!("lookup:{}", auth::client_ip(state, req)),
-        LOOKUP_LIMIT_PER_ADDRESS,
+        &format!("lookup:{}", crate::http::client::client_ip(state, req)),
+        limits::LOOKUP_PER_ADDRESS,
     )
     .await?;
     enrollment::find_code(&state.db, token)
@@ -159,7 +145,7 @@ pub async fn join_page(
                 if new_csrf {
                     response.headers_mut().append(
                         header::SET_COOKIE,
-                        set_cookie(&state, auth::CSRF_COOKIE, &csrf, YEAR)
+                        set_cookie(&state, crate::http::cookies::CSRF_COOKIE, &csrf, YEAR)
                             .parse()
                             .expect("cookie"),
                     );
@@ -172,9 +158,14 @@ pub async fn join_page(
     if new_device {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&state, auth::DEVICE_COOKIE, &device, 5 * YEAR)
-                .parse()
-                .expect("cookie"),
+            set_cookie(
+                &state,
+                crate::http::cookies::DEVICE_COOKIE,
+                &device,
+                5 * YEAR,
+            )
+            .parse()
+            .expect("cookie"),
         );
     }
     Ok(response)
@@ -222,13 +213,13 @@ pub async fn join_submit(
             "the form has expired; please open the join link again".into(),
         ));
     }
-    let ip = auth::client_ip(&state, req);
-    limit(&state, &format!("join-ip:{ip}"), JOIN_LIMIT_PER_ADDRESS).await?;
+    let ip = crate::http::client::client_ip(&state, req);
+    limits::limit(&state, &format!("join-ip:{ip}"), limits::JOIN_PER_ADDRESS).await?;
     let code = find_code(&state, req, &token).await?;
-    limit(
+    limits::limit(
         &state,
         &format!("join-code:{}", code.id),
-        JOIN_LIMIT_PER_CODE,
+        limits::JOIN_PER_CODE,
     )
     .await?;
     let (device, new_device) = auth::device_id(req);
@@ -270,7 +261,12 @@ pub async fn join_submit(
         )
         .header(
             header::SET_COOKIE,
-            set_cookie(&state, super::i18n::LANG_COOKIE, chosen_lang.code(), YEAR),
+            set_cookie(
+                &state,
+                crate::http::lang::LANG_COOKIE,
+                chosen_lang.code(),
+                YEAR,
+            ),
         )
         .finish();
     if !joined.returning {
@@ -284,9 +280,14 @@ pub async fn join_submit(
     if new_device {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&state, auth::DEVICE_COOKIE, &device, 5 * YEAR)
-                .parse()
-                .expect("cookie"),
+            set_cookie(
+                &state,
+                crate::http::cookies::DEVICE_COOKIE,
+                &device,
+                5 * YEAR,
+            )
+            .parse()
+            .expect("cookie"),
         );
     }
     tracing::info!(
@@ -351,7 +352,7 @@ pub async fn recover_page(
     if new_csrf {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&state, auth::CSRF_COOKIE, &csrf, YEAR)
+            set_cookie(&state, crate::http::cookies::CSRF_COOKIE, &csrf, YEAR)
                 .parse()
                 .expect("cookie"),
         );
@@ -377,10 +378,10 @@ pub async fn recover_submit(
             "the form has expired; please open it again".into(),
         ));
     }
-    limit(
+    limits::limit(
         &state,
-        &format!("recover-ip:{}", auth::client_ip(&state, req)),
-        RECOVER_LIMIT_PER_ADDRESS,
+        &format!("recover-ip:{}", crate::http::client::client_ip(&state, req)),
+        limits::RECOVER_PER_ADDRESS,
     )
     .await?;
     let found = accounts::recover(

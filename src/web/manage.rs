@@ -10,16 +10,17 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::i18n_staff::{StaffUi, staff_ui};
 use super::pages::{chrome, html, render};
-use super::staff::{check_csrf, csrf_token, field, require};
+use super::staff::field;
 use super::views::Chrome;
 use crate::domain::Lang;
 use crate::domain::schedule::local_to_utc;
 use crate::domain::suppress::Shown;
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::error::{AppError, from_db};
+use crate::http::staff_auth::{check_csrf, csrf_token, require};
 use crate::services::enrollment::{self, NewCode};
 use crate::services::reports::{self, Dashboard};
 use crate::services::staff::{Role, Staff, audit};
-use crate::startup::AppState;
 use crate::store::entity::{enrollment_code, line};
 
 /// The manager of `factory` (or an admin); another factory's id is a 404, as if it did not exist.

@@ -5,9 +5,9 @@ use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::error::{AppError, from_db};
 use crate::services::lessons;
-use crate::startup::AppState;
 
 #[handler]
 pub async fn media(

@@ -4,8 +4,6 @@
 
 pub mod account;
 pub mod admin;
-pub mod assets;
-pub mod auth;
 pub mod i18n;
 pub mod i18n_account;
 pub mod i18n_staff;
@@ -72,7 +70,7 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
         (
             Method::GET,
             "/static/:name",
-            assets::static_file.map_to_response().boxed(),
+            crate::http::assets::static_file.map_to_response().boxed(),
         ),
         (
             Method::GET,

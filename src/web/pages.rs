@@ -6,14 +6,15 @@ use poem::web::{Data, Form, Html, Path, Query};
 use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
 
-use super::i18n::{self, LANG_COOKIE, audience_label, format_moment, kind_label, ui};
+use super::i18n::{audience_label, format_moment, kind_label, ui};
 use super::views::*;
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::domain::quiz::Answers;
 use crate::domain::{Lang, LessonBody};
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::error::{AppError, from_db};
+use crate::http::lang::LANG_COOKIE;
 use crate::services::lessons;
-use crate::startup::AppState;
 
 type PageResult = Result<Response, AppError>;
 
@@ -61,7 +62,7 @@ fn lesson_link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang) -> Lesson
 
 #[handler]
 pub async fn home_page(state: Data<&AppState>, lang: Lang, req: &poem::Request) -> PageResult {
-    let learner = super::auth::current_learner(&state, req)
+    let learner = crate::http::auth::current_learner(&state, req)
         .await
         .map_err(from_db)?;
     if let Some(learner_id) = learner
@@ -150,7 +151,7 @@ pub async fn lesson_page(
     .await
     .map_err(from_db)?;
     // The page is shared by everyone; what belongs to this learner is put in afterwards.
-    let Some(learner_id) = super::auth::current_learner(&state, req)
+    let Some(learner_id) = crate::http::auth::current_learner(&state, req)
         .await
         .map_err(from_db)?
     else {
@@ -162,26 +163,26 @@ pub async fn lesson_page(
     crate::services::progress::record_open(&state, learner_id, visible.lesson(), &content)
         .await
         .map_err(from_db)?;
-    let (csrf, new_csrf) = super::auth::csrf_token(req);
+    let (csrf, new_csrf) = crate::http::auth::csrf_token(req);
     let mut page =
         super::progress::personalise(&state, &page, learner_id, visible.lesson(), &csrf, lang)
             .await?;
     let mut cookies = Vec::new();
     if new_csrf {
-        cookies.push(super::auth::set_cookie(
+        cookies.push(crate::http::cookies::set_cookie(
             &state,
-            super::auth::CSRF_COOKIE,
+            crate::http::cookies::CSRF_COOKIE,
             &csrf,
-            super::auth::YEAR,
+            crate::http::cookies::YEAR,
         ));
     }
-    if super::auth::cookie(req, super::auth::FLASH_COOKIE) == Some("joined")
+    if crate::http::cookies::cookie(req, crate::http::cookies::FLASH_COOKIE) == Some("joined")
         && let Some(banner) = welcome_banner(&state, req, lang).await?
     {
         page = page.replacen("<!--hw:banner-->", &banner, 1);
-        cookies.push(super::auth::set_cookie(
+        cookies.push(crate::http::cookies::set_cookie(
             &state,
-            super::auth::FLASH_COOKIE,
+            crate::http::cookies::FLASH_COOKIE,
             "",
             0,
         ));
@@ -201,7 +202,7 @@ async fn welcome_banner(
     req: &poem::Request,
     lang: Lang,
 ) -> Result<Option<String>, AppError> {
-    let Some(learner_id) = super::auth::current_learner(state, req)
+    let Some(learner_id) = crate::http::auth::current_learner(state, req)
         .await
         .map_err(from_db)?
     else {
@@ -335,12 +336,12 @@ pub async fn quiz_answer(
     let grade = quiz
         .grade(&answers)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let learner = super::auth::current_learner(&state, req)
+    let learner = crate::http::auth::current_learner(&state, req)
         .await
         .map_err(from_db)?;
     let note = match learner {
         Some(learner_id) => {
-            if !super::auth::csrf_ok(req, csrf.as_deref()) {
+            if !crate::http::auth::csrf_ok(req, csrf.as_deref()) {
                 return Err(AppError::BadRequest(
                     "the form has expired; please reload the lesson".into(),
                 ));
@@ -434,4 +435,4 @@ pub fn switch_language(
         .finish())
 }
 
-pub use i18n::request_lang;
+pub use crate::http::lang::request_lang;

@@ -6,16 +6,17 @@ use poem::http::{StatusCode, header};
 use poem::web::{Data, Form, Path};
 use poem::{IntoResponse, Request, Response, handler};
 
-use super::auth;
 use super::i18n::{kind_label, ui};
 use super::i18n_account::{PROGRESS_EN, PROGRESS_ZH, badge_label, progress_ui};
 use super::pages::{chrome, find_visible, html, render};
 use super::views::{CertificatePage, LearnerHomePage, LessonLink, SeriesProgressView};
 use crate::domain::Lang;
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::auth;
+use crate::http::error::{AppError, from_db};
+use crate::services::progress::batch::{BatchError, EventInput};
 use crate::services::{accounts, lessons, progress};
-use crate::startup::AppState;
 
 #[derive(Template)]
 #[template(
@@ -115,18 +116,23 @@ pub async fn mark_done(
 
 /// `navigator.sendBeacon` cannot set headers or a JSON type: the same batch as the API, sent as
 /// text with the CSRF token inside.
+/// What `navigator.sendBeacon` posts: the API's event batch, with the CSRF token inside.
+#[derive(serde::Deserialize)]
+struct BeaconBatch {
+    csrf: Option<String>,
+    events: Vec<EventInput>,
+}
+
 #[handler]
 pub async fn beacon(
     state: Data<&AppState>,
     body: String,
     req: &Request,
 ) -> Result<Response, AppError> {
-    let batch: crate::api::progress::EventBatch = {
-        let value: serde_json::Value =
-            serde_json::from_str(&body).map_err(|_| AppError::BadRequest("not JSON".into()))?;
-        poem_openapi::types::ParseFromJSON::parse_from_json(Some(value))
-            .map_err(|_| AppError::BadRequest("not an event batch".into()))?
-    };
+    let value: serde_json::Value =
+        serde_json::from_str(&body).map_err(|_| AppError::BadRequest("not JSON".into()))?;
+    let batch: BeaconBatch = serde_json::from_value(value)
+        .map_err(|_| AppError::BadRequest("not an event batch".into()))?;
     let learner_id = auth::current_learner(&state, req)
         .await
         .map_err(from_db)?
@@ -134,9 +140,12 @@ pub async fn beacon(
     if !auth::csrf_ok(req, batch.csrf.as_deref()) {
         return Err(AppError::BadRequest("missing or wrong csrf".into()));
     }
-    crate::api::progress::record_batch(&state, learner_id, batch)
+    progress::batch::record_batch(&state, learner_id, &batch.events)
         .await
-        .map_err(|_| AppError::BadRequest("the batch was not accepted".into()))?;
+        .map_err(|error| match error {
+            BatchError::TooMany => AppError::BadRequest("the batch was not accepted".into()),
+            BatchError::Failed(error) => from_db(error),
+        })?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

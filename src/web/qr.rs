@@ -8,21 +8,17 @@ use serde::Deserialize;
 use super::i18n_account::{EN, ZH};
 use super::pages::render;
 use super::views::PosterPage;
-use crate::error::{AppError, from_db};
+use crate::http::error::{AppError, from_db};
+use crate::http::{AppState, limits};
 use crate::services::enrollment::{self, CodeInfo, CodeStatus};
 use crate::services::qr::{self, DEFAULT_PNG_SIZE, MAX_PNG_SIZE, MIN_PNG_SIZE, QrFormat};
-use crate::startup::AppState;
-
-pub fn join_url(state: &AppState, token: &str) -> String {
-    format!("{}/join/{}", state.settings.public_url(), token)
-}
 
 /// A code that can still be shared: unknown and revoked codes are 404.
 async fn shareable(state: &AppState, req: &Request, token: &str) -> Result<CodeInfo, AppError> {
-    super::join::limit(
+    limits::limit(
         state,
-        &format!("lookup:{}", super::auth::client_ip(state, req)),
-        120,
+        &format!("lookup:{}", crate::http::client::client_ip(state, req)),
+        limits::LOOKUP_PER_ADDRESS,
     )
     .await?;
     let code = enrollment::find_code(&state.db, token)
@@ -68,7 +64,12 @@ pub async fn qr_image(
         return Err(AppError::NotFound);
     };
     let code = shareable(&state, req, token).await?;
-    let bytes = qr::cached(&state.qr, &join_url(&state, &code.token), format).await?;
+    let bytes = qr::cached(
+        &state.qr,
+        &qr::join_url(&state.settings, &code.token),
+        format,
+    )
+    .await?;
     let content_type = match format {
         QrFormat::Png(_) => "image/png",
         QrFormat::Svg => "image/svg+xml",
@@ -90,7 +91,7 @@ pub async fn poster(
     req: &Request,
 ) -> Result<Response, AppError> {
     let code = shareable(&state, req, &token).await?;
-    let url = join_url(&state, &code.token);
+    let url = qr::join_url(&state.settings, &code.token);
     let page = PosterPage {
         css: state.assets.url("app.css").to_owned(),
         zh: &ZH,

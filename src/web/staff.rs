@@ -2,106 +2,26 @@
 //! the server's secret, and the pages to sign in, sign out, set a password and manage tokens.
 
 use askama::Template;
-use hmac::{Hmac, Mac};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Form, Path, Query};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
-use super::auth;
 use super::i18n_staff::{StaffUi, staff_ui};
 use super::pages::{chrome, html, render};
 use super::views::Chrome;
 use crate::domain::Lang;
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::auth;
+use crate::http::error::{AppError, from_db};
+use crate::http::staff_auth::{STAFF_COOKIE, check_csrf, csrf_token, require, staff_cookie};
 use crate::services::staff::{self, Role, Staff};
-use crate::startup::AppState;
-
-pub const STAFF_COOKIE: &str = "hw_staff";
-
-/// The staff member behind a request: a session cookie, or `Authorization: Bearer hwk_…`.
-pub async fn current_staff(state: &AppState, req: &Request) -> Result<Option<Staff>, AppError> {
-    let now = state.clock.now();
-    if let Some(token) = req
-        .header("authorization")
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return staff::authenticate_token(&state.db, token.trim(), now)
-            .await
-            .map_err(from_db);
-    }
-    match auth::cookie(req, STAFF_COOKIE) {
-        Some(token) => staff::authenticate_session(&state.db, token, now)
-            .await
-            .map_err(from_db),
-        None => Ok(None),
-    }
-}
-
-/// The staff member, if their role allows `allowed`: otherwise sign in (303) or 403.
-pub async fn require(
-    state: &AppState,
-    req: &Request,
-    allowed: impl Fn(&Staff) -> bool,
-) -> Result<Staff, AppError> {
-    let staff = current_staff(state, req)
-        .await?
-        .ok_or_else(|| AppError::SignIn(req.uri().path().to_owned()))?;
-    if allowed(&staff) {
-        Ok(staff)
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-/// The CSRF token of a staff session: an HMAC of the session with the server's secret.
-pub fn csrf_token(state: &AppState, staff: &Staff) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.secret).expect("hmac accepts any key");
-    mac.update(b"csrf:");
-    mac.update(staff.session_hash.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// A state-changing staff request is genuine: API tokens carry no cookie to forge; sessions
-/// must send their CSRF token (form field or `X-CSRF-Token`).
-pub fn check_csrf(
-    state: &AppState,
-    req: &Request,
-    staff: &Staff,
-    submitted: Option<&str>,
-) -> Result<(), AppError> {
-    if staff.session_hash.is_empty() {
-        return Ok(());
-    }
-    let given = submitted
-        .or_else(|| req.header(auth::CSRF_HEADER))
-        .unwrap_or_default();
-    if bool::from(csrf_token(state, staff).as_bytes().ct_eq(given.as_bytes())) {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest(
-            "the form has expired; please reload the page".into(),
-        ))
-    }
-}
 
 pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-fn staff_cookie(state: &AppState, value: &str, clear: bool) -> String {
-    let secure = if state.settings.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let max_age = if clear { "; Max-Age=0" } else { "" };
-    format!("{STAFF_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{max_age}")
 }
 
 pub fn home_for(staff: &Staff) -> String {
@@ -153,9 +73,14 @@ pub async fn login_page(
     if new {
         response.headers_mut().append(
             header::SET_COOKIE,
-            auth::set_cookie(&state, auth::CSRF_COOKIE, &csrf, auth::YEAR)
-                .parse()
-                .expect("cookie"),
+            crate::http::cookies::set_cookie(
+                &state,
+                crate::http::cookies::CSRF_COOKIE,
+                &csrf,
+                crate::http::cookies::YEAR,
+            )
+            .parse()
+            .expect("cookie"),
         );
     }
     Ok(response)
@@ -179,7 +104,7 @@ pub async fn login_submit(
         .to_lowercase();
     let password = field(&fields, "password").unwrap_or_default();
     let window = std::time::Duration::from_secs(900);
-    let ip = auth::client_ip(&state, req);
+    let ip = crate::http::client::client_ip(&state, req);
     for (key, max) in [
         (format!("login-ip:{ip}"), 30),
         (format!("login-account:{email}"), 10),
@@ -235,7 +160,7 @@ pub async fn logout(
 ) -> Result<Response, AppError> {
     let who = require(&state, req, |_| true).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    if let Some(token) = auth::cookie(req, STAFF_COOKIE) {
+    if let Some(token) = crate::http::cookies::cookie(req, STAFF_COOKIE) {
         staff::logout(&state.db, token).await.map_err(from_db)?;
     }
     Ok(Response::builder()
@@ -285,9 +210,14 @@ pub async fn setup_page(
     if new {
         response.headers_mut().append(
             header::SET_COOKIE,
-            auth::set_cookie(&state, auth::CSRF_COOKIE, &csrf, auth::YEAR)
-                .parse()
-                .expect("cookie"),
+            crate::http::cookies::set_cookie(
+                &state,
+                crate::http::cookies::CSRF_COOKIE,
+                &csrf,
+                crate::http::cookies::YEAR,
+            )
+            .parse()
+            .expect("cookie"),
         );
     }
     Ok(response)

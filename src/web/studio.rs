@@ -10,16 +10,17 @@ use poem::{Request, Response, handler};
 use super::i18n::{format_moment, kind_label};
 use super::i18n_staff::{StaffUi, staff_ui};
 use super::pages::{chrome, html, render};
-use super::staff::{check_csrf, csrf_token, field, require};
+use super::staff::field;
 use super::views::Chrome;
 use crate::domain::catalog::{Catalog, LessonEntry, SeriesEntry};
 use crate::domain::schedule::parse_weekday;
 use crate::domain::{Lang, LessonStatus};
-use crate::error::{AppError, from_db};
+use crate::http::AppState;
+use crate::http::error::{AppError, from_db};
+use crate::http::staff_auth::{check_csrf, csrf_token, require};
 use crate::services::lessons::{self, Visible};
 use crate::services::staff::Staff;
 use crate::services::studio;
-use crate::startup::AppState;
 
 async fn editor(state: &AppState, req: &Request) -> Result<Staff, AppError> {
     require(state, req, Staff::can_edit).await

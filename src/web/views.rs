@@ -127,17 +127,6 @@ pub struct QuizResultPage {
     pub results: Vec<ResultView>,
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub css: String,
-    pub status: u16,
-    pub zh_title: &'static str,
-    pub zh_body: &'static str,
-    pub en_title: &'static str,
-    pub en_body: &'static str,
-}
-
 use super::i18n_account::AccountUi;
 
 #[derive(Template)]

@@ -4,79 +4,25 @@
 use std::sync::Arc;
 
 use homeward::clock::Clock;
-use homeward::services::enrollment::{self, NewCode};
+use homeward::services::enrollment;
 use reqwest::cookie::CookieStore;
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
 use crate::fixture::{self, WEEK3};
 use crate::helpers::{Options, TestApp, TestDatabase};
 
-pub struct Code {
-    pub factory_id: i64,
-    pub line_id: i64,
-    pub token: String,
-}
+pub use crate::helpers::{Code, phone, phone_with};
 
 pub async fn make_code(
     app: &TestApp,
     expires_in_days: Option<i64>,
     max_joins: Option<i32>,
 ) -> Code {
-    let db = &app.state.db;
-    let now = app.clock.now();
-    let factory_id =
-        enrollment::add_factory(db, "东莞电子厂", "Dongguan Electronics", Some("东莞"), now)
-            .await
-            .unwrap();
-    let line_id = enrollment::add_line(db, factory_id, "A3线", now)
-        .await
-        .unwrap();
-    let (_, token) = enrollment::create_code(
-        db,
-        NewCode {
-            factory_id,
-            line_id: Some(line_id),
-            label: "canteen poster".into(),
-            expires_at: expires_in_days.map(|d| now + chrono::Duration::days(d)),
-            max_joins,
-        },
-        now,
-    )
-    .await
-    .unwrap();
-    Code {
-        factory_id,
-        line_id,
-        token,
-    }
-}
-
-/// A phone: a client that keeps its cookies.
-pub fn phone() -> reqwest::Client {
-    phone_with(Arc::new(reqwest::cookie::Jar::default()))
-}
-
-pub fn phone_with(jar: Arc<reqwest::cookie::Jar>) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_provider(jar)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    app.make_code(expires_in_days, max_joins).await
 }
 
 pub async fn count(app: &TestApp, sql: &str) -> i64 {
-    let row = app
-        .state
-        .db
-        .query_one_raw(Statement::from_string(
-            app.state.db.get_database_backend(),
-            sql.to_owned(),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
+    app.count(sql).await
 }
 
 fn hidden(page: &str, name: &str) -> String {

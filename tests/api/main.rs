@@ -6,9 +6,8 @@ mod api;
 mod cache;
 mod content_check;
 mod enrollment;
-mod fixture;
-mod helpers;
 mod import;
+mod layering;
 mod migrations;
 mod openapi;
 mod ops;
@@ -17,3 +16,9 @@ mod progress;
 mod sample_content;
 mod staff;
 mod visibility;
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use support as helpers;
+use support::fixture;

@@ -64,7 +64,7 @@ async fn postgres_serve_refuses_pending_migrations() {
     };
     let db = TestDatabase::create().await;
     assert!(db.url.starts_with(server.trim_end_matches('/')));
-    let state = homeward::startup::AppState::connect(
+    let state = homeward::http::AppState::connect(
         homeward::settings::Settings::with_database(db.url.clone()),
         std::sync::Arc::new(homeward::clock::SystemClock),
         "hwtest:",

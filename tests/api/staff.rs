@@ -1061,7 +1061,7 @@ async fn content_export_writes_the_studio_edits_back_to_files() {
     // The files are now the record: importing them changes nothing and clears no edit by surprise.
     let series = homeward::content::load_dir(out.path()).expect("the export passes content check");
     let counts =
-        homeward::content::import::import_all(&app.state.db, &series, app.clock.now(), |_| {})
+        homeward::services::import::import_all(&app.state.db, &series, app.clock.now(), |_| {})
             .await
             .unwrap();
     assert!(!counts.changed_anything(), "{counts:?}");

@@ -14,16 +14,14 @@
 //! printed poster are written to `target/screenshots/`.
 
 mod driver;
-#[path = "../api/fixture.rs"]
-#[allow(dead_code)]
-mod fixture;
-mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 use serde_json::json;
 
 use crate::driver::{Browser, Device, screenshot_dir};
-use crate::fixture::{WEEK2, WEEK3};
-use crate::helpers::{PUBLIC_URL, TestApp, TestDatabase};
+use crate::support::fixture::{self, WEEK2, WEEK3};
+use crate::support::{Options, PUBLIC_URL, TestApp, TestDatabase};
 
 /// One browser at a time: each test starts its own Chromium, and they are heavy.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -76,8 +74,8 @@ async fn a_worker_joins_from_a_qr_link_on_a_phone() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let content = fixture::standard();
     let db = TestDatabase::create().await;
-    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
-    let token = app.make_code().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let token = app.make_code(None, None).await.token;
     let phone = Browser::launch(Device::Phone).await;
     let mut problems = Problems::default();
 
@@ -212,7 +210,7 @@ async fn lesson_pages_work_without_javascript_and_render_comics() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let content = fixture::standard();
     let db = TestDatabase::create().await;
-    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
     let phone = Browser::launch(Device::Phone).await;
     let mut problems = Problems::default();
 
@@ -306,8 +304,8 @@ async fn the_poster_prints_to_pdf() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let content = fixture::standard();
     let db = TestDatabase::create().await;
-    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
-    let token = app.make_code().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let token = app.make_code(None, None).await.token;
     let join_url = format!("{PUBLIC_URL}/join/{token}");
     let pc = Browser::launch(Device::Desktop).await;
     let mut problems = Problems::default();
@@ -393,7 +391,7 @@ async fn staff_plan_releases_and_share_codes() {
     let content = fixture::standard();
     let db = TestDatabase::create().await;
     // Week 2: `third-article` (week 3) is next week's lesson.
-    let app = TestApp::spawn(&db, WEEK2, content.path()).await;
+    let app = TestApp::spawn(&db, Options::new(WEEK2, content.path())).await;
     let (factory_id, line_id) = app.make_factory().await;
     app.add_staff(EDITOR, Role::Editor, None, STAFF_PASSWORD)
         .await;
@@ -703,8 +701,8 @@ async fn a_new_learner_reads_watches_retries_and_sees_progress() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let content = fixture::standard();
     let db = TestDatabase::create().await;
-    let app = TestApp::spawn(&db, WEEK3, content.path()).await;
-    let token = app.make_code().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let token = app.make_code(None, None).await.token;
     let phone = Browser::launch(Device::Phone).await;
     let pause = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
 

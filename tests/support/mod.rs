@@ -1,18 +1,30 @@
-//! Spawns the real app on a free port, on its own database, with a clock the test controls.
+//! What every test suite (API and browser) shares: spawning the real app on a free port, on its
+//! own database, with a clock the test controls; the content fixture; and the factories, codes,
+//! staff and phones the tests build their world from.
 //!
 //! By default each test gets a fresh SQLite file and the in-process cache. With
 //! `HOMEWARD_TEST_DATABASE_URL` (a PostgreSQL server URL) each test creates and later drops its
 //! own database; with `HOMEWARD_TEST_REDIS_URL` it uses Redis under its own key prefix. A
 //! configured service that cannot be reached fails the test.
 
+#![allow(dead_code)]
+
+pub mod fixture;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use homeward::clock::{Clock, ManualClock};
+use homeward::http::AppState;
+use homeward::services::enrollment::{self, NewCode};
+use homeward::services::staff::{self, Role};
 use homeward::settings::Settings;
-use homeward::startup::{self, AppState};
-use sea_orm::{ConnectionTrait, Database};
+use homeward::startup;
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+/// The public URL every test app is configured with; QR codes and posters point there.
+pub const PUBLIC_URL: &str = "http://homeward.test";
 
 pub fn test_database_server() -> Option<String> {
     std::env::var("HOMEWARD_TEST_DATABASE_URL")
@@ -134,7 +146,7 @@ impl TestApp {
         let mut settings = Settings::with_database(db.url.clone());
         settings.redis_url = options.redis_url.or_else(test_redis_url);
         settings.content_dir = options.content_dir.clone();
-        settings.public_url = Some("http://homeward.test".into());
+        settings.public_url = Some(PUBLIC_URL.into());
         let clock = Arc::new(ManualClock::new(options.now));
         let prefix = options
             .cache_prefix
@@ -179,7 +191,7 @@ impl TestApp {
     pub async fn import(&self) -> homeward::store::content::ImportCounts {
         let series = homeward::content::load_dir(&self.content_dir)
             .unwrap_or_else(|problems| panic!("fixture content is invalid: {problems:#?}"));
-        let counts = homeward::content::import::import_all(
+        let counts = homeward::services::import::import_all(
             &self.state.db,
             &series,
             self.clock.now(),
@@ -235,4 +247,99 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// An enrollment code made by `make_code`, with its factory and line.
+pub struct Code {
+    pub factory_id: i64,
+    pub line_id: i64,
+    pub token: String,
+}
+
+impl TestApp {
+    /// Creates the factory 东莞电子厂 (Dongguan Electronics) with one line, `A3线`, and no
+    /// codes; returns (factory id, line id).
+    pub async fn make_factory(&self) -> (i64, i64) {
+        let db = &self.state.db;
+        let now = self.clock.now();
+        let factory_id =
+            enrollment::add_factory(db, "东莞电子厂", "Dongguan Electronics", Some("东莞"), now)
+                .await
+                .expect("add factory");
+        let line_id = enrollment::add_line(db, factory_id, "A3线", now)
+            .await
+            .expect("add line");
+        (factory_id, line_id)
+    }
+
+    /// Creates a factory, one of its lines and an enrollment code for that line.
+    pub async fn make_code(&self, expires_in_days: Option<i64>, max_joins: Option<i32>) -> Code {
+        let now = self.clock.now();
+        let (factory_id, line_id) = self.make_factory().await;
+        let (_, token) = enrollment::create_code(
+            &self.state.db,
+            NewCode {
+                factory_id,
+                line_id: Some(line_id),
+                label: "canteen poster".into(),
+                expires_at: expires_in_days.map(|d| now + chrono::Duration::days(d)),
+                max_joins,
+            },
+            now,
+        )
+        .await
+        .expect("create code");
+        Code {
+            factory_id,
+            line_id,
+            token,
+        }
+    }
+
+    /// Creates a staff account and sets its password through its set-password link, as the
+    /// new staff member would; returns its id.
+    pub async fn add_staff(
+        &self,
+        email: &str,
+        role: Role,
+        factory_id: Option<i64>,
+        password: &str,
+    ) -> i64 {
+        let now = self.clock.now();
+        let (id, invite) = staff::add(&self.state.db, email, role, factory_id, None, now)
+            .await
+            .unwrap_or_else(|e| panic!("add staff {email}: {e:#}"));
+        staff::set_password(&self.state.db, &invite, password, now)
+            .await
+            .unwrap_or_else(|e| panic!("set the password of {email}: {e}"));
+        id
+    }
+
+    /// The first column of the first row of `sql`, as a number.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = self
+            .state
+            .db
+            .query_one_raw(Statement::from_string(
+                self.state.db.get_database_backend(),
+                sql.to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+}
+
+/// A phone: a client that keeps its cookies.
+pub fn phone() -> reqwest::Client {
+    phone_with(Arc::new(reqwest::cookie::Jar::default()))
+}
+
+pub fn phone_with(jar: Arc<reqwest::cookie::Jar>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }

@@ -9,7 +9,7 @@ use poem::{Response, handler, web::Data};
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
-use crate::startup::AppState;
+use super::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "templates/static/"]

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
-use super::{FirstRelease, LoadedSeries, ReleaseOverride};
+use crate::content::{FirstRelease, LoadedSeries, ReleaseOverride};
 use crate::domain::schedule::{Cadence, local_to_utc, weeks_ago};
 use crate::store::content::{self as store, ImportCounts, LessonPlan};
 

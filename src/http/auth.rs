@@ -1,40 +1,16 @@
-//! Cookies, the current learner's session (cookie or `Authorization: Bearer`), the device id
-//! used to count scans and avoid double joins, CSRF tokens, and the client's address.
+//! Who a learner request comes from, decided in one place for the pages and the API: the
+//! session (cookie or `Authorization: Bearer`), whether it must prove itself with a CSRF token,
+//! and the device id used to count scans and avoid double joins.
 
 use poem::Request;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::AppState;
+use super::cookies::{CSRF_COOKIE, CSRF_HEADER, DEVICE_COOKIE, SESSION_COOKIE, cookie, new_secret};
+use super::error::{AppError, from_db};
 use crate::domain::token::SessionToken;
 use crate::services::accounts;
-use crate::startup::AppState;
-
-pub const SESSION_COOKIE: &str = "hw_session";
-pub const DEVICE_COOKIE: &str = "hw_device";
-pub const CSRF_COOKIE: &str = "hw_csrf";
-pub const FLASH_COOKIE: &str = "hw_flash";
-pub const CSRF_HEADER: &str = "x-csrf-token";
-
-pub fn cookie<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.header("cookie")?
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
-}
-
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, and Secure when served over https.
-pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_seconds: i64) -> String {
-    let secure = if state.settings.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{name}={value}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{secure}")
-}
-
-pub const YEAR: i64 = 365 * 24 * 3600;
 
 /// The session token a request carries: a Bearer token first, then the cookie.
 pub fn session_token(req: &Request) -> Option<&str> {
@@ -56,10 +32,6 @@ pub async fn current_learner(state: &AppState, req: &Request) -> anyhow::Result<
         Some(token) => accounts::authenticate(&state.db, token, state.clock.now()).await,
         None => Ok(None),
     }
-}
-
-pub fn new_secret() -> String {
-    SessionToken::generate().0
 }
 
 /// The device id from its cookie, or a new one (returned with `true` when it must be set).
@@ -92,18 +64,34 @@ pub fn csrf_ok(req: &Request, submitted: Option<&str>) -> bool {
     }
 }
 
-/// The client's address, for rate limits.
-pub fn client_ip(state: &AppState, req: &Request) -> String {
-    let forwarded = req
-        .header("x-forwarded-for")
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|v| !v.is_empty());
-    if let Some(forwarded) = forwarded.filter(|_| state.settings.trust_proxy) {
-        return forwarded.to_owned();
+/// Why a learner request was refused.
+#[derive(Debug)]
+pub enum LearnerRefusal {
+    /// No session, or one that has ended.
+    SignedOut,
+    /// A cookie session changing something without its CSRF token.
+    NoCsrf,
+    /// The database could not say.
+    Failed(AppError),
+}
+
+/// The signed-in learner, or why not.
+pub async fn signed_in_learner(state: &AppState, req: &Request) -> Result<i64, LearnerRefusal> {
+    current_learner(state, req)
+        .await
+        .map_err(|e| LearnerRefusal::Failed(from_db(e)))?
+        .ok_or(LearnerRefusal::SignedOut)
+}
+
+/// The signed-in learner, for a request that changes something: a cookie session must prove
+/// the request is genuine with its CSRF token (header, or `submitted` from the body).
+pub async fn learner_for_change(
+    state: &AppState,
+    req: &Request,
+    submitted: Option<&str>,
+) -> Result<i64, LearnerRefusal> {
+    if uses_cookie_session(req) && !csrf_ok(req, submitted) {
+        return Err(LearnerRefusal::NoCsrf);
     }
-    match req.remote_addr().as_socket_addr() {
-        Some(addr) => addr.ip().to_string(),
-        None => "unknown".into(),
-    }
+    signed_in_learner(state, req).await
 }

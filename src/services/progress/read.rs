@@ -1,0 +1,170 @@
+//! Reading a learner's progress back: their record per lesson, and per series the released
+//! lessons, completion, streak, current and "continue" lesson, and badges.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::domain::catalog::LessonEntry;
+use crate::services::{Context, lessons};
+
+/// A learner's stored progress on one lesson, as read back.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LessonRecord {
+    pub first_opened_at: Option<DateTime<Utc>>,
+    pub max_panel: i64,
+    pub video_seconds: f64,
+    pub article_percent: i32,
+    pub quiz_first_score: Option<i32>,
+    pub quiz_best_score: Option<i32>,
+    pub quiz_attempts: i32,
+    pub quiz_passed_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Every lesson record of a learner, by lesson id.
+pub async fn records(
+    state: &Context,
+    learner_id: i64,
+) -> anyhow::Result<HashMap<i64, LessonRecord>> {
+    let rows = state
+        .db
+        .query_all_raw(Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            "SELECT lesson_id, first_opened_at, max_panel, video_seconds, article_percent, quiz_first_score, quiz_best_score, \
+                    quiz_attempts, quiz_passed_at, completed_at, updated_at FROM lesson_progress WHERE learner_id = $1",
+            [learner_id.into()],
+        ))
+        .await?;
+    let mut map = HashMap::new();
+    for row in rows {
+        let int = |name: &str| -> anyhow::Result<i64> {
+            Ok(row
+                .try_get::<i64>("", name)
+                .or_else(|_| row.try_get::<i32>("", name).map(i64::from))?)
+        };
+        let opt_int = |name: &str| -> anyhow::Result<Option<i32>> {
+            Ok(row
+                .try_get::<Option<i64>>("", name)
+                .map(|v| v.map(|v| v as i32))
+                .or_else(|_| row.try_get::<Option<i32>>("", name))?)
+        };
+        map.insert(
+            int("lesson_id")?,
+            LessonRecord {
+                first_opened_at: row.try_get("", "first_opened_at")?,
+                max_panel: int("max_panel")?,
+                video_seconds: row.try_get("", "video_seconds")?,
+                article_percent: int("article_percent")? as i32,
+                quiz_first_score: opt_int("quiz_first_score")?,
+                quiz_best_score: opt_int("quiz_best_score")?,
+                quiz_attempts: int("quiz_attempts")? as i32,
+                quiz_passed_at: row.try_get("", "quiz_passed_at")?,
+                completed_at: row.try_get("", "completed_at")?,
+                updated_at: row.try_get("", "updated_at")?,
+            },
+        );
+    }
+    Ok(map)
+}
+
+/// Progress through one series, as the home page and the API show it.
+#[derive(Clone, Debug)]
+pub struct SeriesProgress {
+    pub series: crate::domain::catalog::SeriesEntry,
+    pub released: Vec<(LessonEntry, Option<LessonRecord>)>,
+    pub completed: usize,
+    pub streak: u32,
+    pub current: Option<LessonEntry>,
+    /// The lesson to go back to: the last one touched and not finished, else the first not done.
+    pub continue_with: Option<LessonEntry>,
+    /// Every published lesson of the series is complete.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Overview {
+    pub series: Vec<SeriesProgress>,
+    pub badges: Vec<crate::domain::progress::Badge>,
+}
+
+/// The learner's progress in every series that has lessons out, their own audience's first.
+pub async fn overview(
+    state: &Context,
+    learner_id: i64,
+    audience: crate::domain::Audience,
+) -> anyhow::Result<Overview> {
+    use crate::domain::LessonStatus;
+    let catalog = lessons::catalog(state).await?;
+    let records = records(state, learner_id).await?;
+    let now = state.clock.now();
+    let mut series: Vec<SeriesProgress> = Vec::new();
+    let (mut completed_total, mut quizzes_passed, mut best_streak, mut any_finished) =
+        (0u32, 0u32, 0u32, false);
+    for entry in &catalog.series {
+        let released: Vec<(LessonEntry, Option<LessonRecord>)> = entry
+            .released(now)
+            .into_iter()
+            .map(|l| (l.clone(), records.get(&l.id).cloned()))
+            .collect();
+        if released.is_empty() {
+            continue;
+        }
+        let completions: Vec<DateTime<Utc>> = released
+            .iter()
+            .filter_map(|(_, r)| r.as_ref()?.completed_at)
+            .collect();
+        let streak = crate::domain::progress::streak(&entry.week_starts(now), &completions, now);
+        let published: Vec<&LessonEntry> = entry
+            .lessons
+            .iter()
+            .filter(|l| l.status == LessonStatus::Published)
+            .collect();
+        let finished_at = if !published.is_empty()
+            && published.iter().all(|l| {
+                l.is_visible(now) && records.get(&l.id).is_some_and(|r| r.completed_at.is_some())
+            }) {
+            completions.iter().max().copied()
+        } else {
+            None
+        };
+        let continue_with = released
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_some_and(|r| r.completed_at.is_none()))
+            .max_by_key(|(_, r)| r.as_ref().and_then(|r| r.updated_at))
+            .or_else(|| {
+                released
+                    .iter()
+                    .find(|(_, r)| r.as_ref().is_none_or(|r| r.completed_at.is_none()))
+            })
+            .map(|(l, _)| l.clone());
+        completed_total += completions.len() as u32;
+        quizzes_passed += released
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_some_and(|r| r.quiz_passed_at.is_some()))
+            .count() as u32;
+        best_streak = best_streak.max(streak);
+        any_finished |= finished_at.is_some();
+        series.push(SeriesProgress {
+            completed: completions.len(),
+            current: entry.current(now).cloned(),
+            series: entry.clone(),
+            released,
+            streak,
+            continue_with,
+            finished_at,
+        });
+    }
+    series.sort_by_key(|s| (s.series.audience != audience, s.series.order));
+    Ok(Overview {
+        series,
+        badges: crate::domain::progress::badges(
+            completed_total,
+            quizzes_passed,
+            best_streak,
+            any_finished,
+        ),
+    })
+}
