@@ -1,11 +1,15 @@
 //! The JSON API under `/api/v1`, described by an OpenAPI document at `/api/openapi.json`
 //! with a docs page at `/docs`.
 
+pub mod admin;
 pub mod enrollment;
 pub mod lessons;
+pub mod manage;
 pub mod problem;
 pub mod progress;
 pub mod staff;
+pub mod studio;
+pub mod tokens;
 
 use poem::Route;
 use poem_openapi::OpenApiService;
@@ -17,7 +21,10 @@ pub type Service = OpenApiService<
         lessons::LessonsApi,
         enrollment::EnrollmentApi,
         progress::ProgressApi,
-        staff::StaffApi,
+        studio::StudioApi,
+        manage::ManageApi,
+        admin::AdminApi,
+        tokens::TokensApi,
     ),
     (),
 >;
@@ -28,7 +35,10 @@ pub fn service(settings: &Settings) -> Service {
             lessons::LessonsApi,
             enrollment::EnrollmentApi,
             progress::ProgressApi,
-            staff::StaffApi,
+            studio::StudioApi,
+            manage::ManageApi,
+            admin::AdminApi,
+            tokens::TokensApi,
         ),
         "Homeward API",
         env!("CARGO_PKG_VERSION"),

@@ -114,3 +114,13 @@ impl From<crate::http::error::AppError> for ApiError {
         }
     }
 }
+
+impl ApiError {
+    /// A staff action's refusal, with what to call the missing thing in a 404.
+    pub fn from_action(error: crate::services::ActionError, missing: &str) -> ApiError {
+        match error {
+            crate::services::ActionError::NotFound => ApiError::not_found(missing),
+            other => crate::http::error::AppError::from(other).into(),
+        }
+    }
+}

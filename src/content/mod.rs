@@ -3,6 +3,7 @@
 //! `services::export`.)
 
 pub mod files;
+pub mod markdown;
 mod raw;
 
 use std::fmt;

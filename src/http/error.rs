@@ -101,6 +101,17 @@ pub fn error_page(status: StatusCode) -> Response {
         .into_response()
 }
 
+impl From<crate::services::ActionError> for AppError {
+    fn from(error: crate::services::ActionError) -> AppError {
+        use crate::services::ActionError;
+        match error {
+            ActionError::Invalid(message) => AppError::BadRequest(message),
+            ActionError::NotFound => AppError::NotFound,
+            ActionError::Failed(error) => from_db(error),
+        }
+    }
+}
+
 /// Turns a database error into the right kind of failure: pool exhaustion is 503.
 pub fn from_db(error: anyhow::Error) -> AppError {
     let text = format!("{error:#}");

@@ -2,6 +2,8 @@
 //! `Context` (or just the database), never the web app's state.
 
 pub mod accounts;
+pub mod admin;
+pub mod codes;
 pub mod context;
 pub mod enrollment;
 pub mod export;
@@ -14,3 +16,17 @@ pub mod staff;
 pub mod studio;
 
 pub use context::Context;
+
+/// Why a staff member's action did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// Something in the request cannot be used; the message starts with the field's name.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such thing, or not one this staff member may touch.
+    #[error("not found")]
+    NotFound,
+    /// The database failed; nothing changed.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}

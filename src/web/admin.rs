@@ -11,12 +11,11 @@ use super::pages::{chrome, html, render};
 use super::staff::field;
 use super::views::Chrome;
 use crate::domain::Lang;
-use crate::domain::token::RecoveryCode;
 use crate::http::AppState;
 use crate::http::error::{AppError, from_db};
 use crate::http::staff_auth::{check_csrf, csrf_token, require};
-use crate::services::staff::{self, Role, Staff, audit};
-use crate::services::{accounts, enrollment};
+use crate::services::admin;
+use crate::services::staff::{Role, Staff};
 
 async fn admin(state: &AppState, req: &Request) -> Result<Staff, AppError> {
     require(state, req, |s| s.role == Role::Admin).await
@@ -96,20 +95,18 @@ async fn page(
         ))
     })
     .collect();
-    let audit_rows = query(state, "SELECT actor, action, target, before_json, after_json, created_at FROM audit_log ORDER BY id DESC LIMIT 100")
-        .await?
-        .iter()
-        .filter_map(|r| {
-            let at: chrono::DateTime<chrono::Utc> = r.try_get("", "created_at").ok()?;
-            let before: Option<String> = r.try_get("", "before_json").ok()?;
-            let after: Option<String> = r.try_get("", "after_json").ok()?;
-            Some((
-                at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                r.try_get("", "actor").ok()?,
-                format!("{} {}", r.try_get::<String>("", "action").ok()?, r.try_get::<String>("", "target").ok()?),
-                before.unwrap_or_default(),
-                after.unwrap_or_default(),
-            ))
+    let audit_rows = admin::audit_log(state, 100)
+        .await
+        .map_err(from_db)?
+        .into_iter()
+        .map(|r| {
+            (
+                r.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                r.actor,
+                format!("{} {}", r.action, r.target),
+                r.before.unwrap_or_default(),
+                r.after.unwrap_or_default(),
+            )
         })
         .collect();
     let s = staff_ui(lang);
@@ -152,35 +149,14 @@ pub async fn add_factory(
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    let zh = field(&fields, "name_zh")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if zh.is_empty() {
-        return Err(AppError::BadRequest(
-            "name_zh: the factory needs a name".into(),
-        ));
-    }
-    let en = field(&fields, "name_en")
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or(&zh)
-        .to_owned();
-    let now = state.clock.now();
-    let id = enrollment::add_factory(&state.db, &zh, &en, field(&fields, "city"), now)
-        .await
-        .map_err(from_db)?;
-    audit(
-        &state.db,
-        Some(who.id),
-        &who.email,
-        "add_factory",
-        &format!("factory:{id}"),
-        None,
-        Some(serde_json::json!({"name_zh": zh, "name_en": en})),
-        now,
+    admin::add_factory(
+        &state,
+        &who,
+        field(&fields, "name_zh").unwrap_or_default(),
+        field(&fields, "name_en"),
+        field(&fields, "city"),
     )
-    .await
-    .map_err(from_db)?;
+    .await?;
     Ok(back())
 }
 
@@ -193,26 +169,13 @@ pub async fn add_line(
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    let name = field(&fields, "name").unwrap_or_default().trim().to_owned();
-    if name.is_empty() {
-        return Err(AppError::BadRequest("name: the line needs a name".into()));
-    }
-    let now = state.clock.now();
-    let id = enrollment::add_line(&state.db, factory, &name, now)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    audit(
-        &state.db,
-        Some(who.id),
-        &who.email,
-        "add_line",
-        &format!("line:{id}"),
-        None,
-        Some(serde_json::json!({"factory_id": factory, "name": name})),
-        now,
+    admin::add_line(
+        &state,
+        &who,
+        factory,
+        field(&fields, "name").unwrap_or_default(),
     )
-    .await
-    .map_err(from_db)?;
+    .await?;
     Ok(back())
 }
 
@@ -225,9 +188,6 @@ pub async fn add_staff(
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    let role = field(&fields, "role")
-        .and_then(Role::parse)
-        .ok_or_else(|| AppError::BadRequest("role: admin, editor or manager".into()))?;
     let factory = match field(&fields, "factory").filter(|v| !v.is_empty()) {
         Some(raw) => Some(
             raw.parse::<i64>()
@@ -235,16 +195,16 @@ pub async fn add_staff(
         ),
         None => None,
     };
-    let email = field(&fields, "email").unwrap_or_default();
-    let now = state.clock.now();
-    let (id, token) = staff::add(&state.db, email, role, factory, None, now)
-        .await
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    audit(&state.db, Some(who.id), &who.email, "add_staff", &format!("staff:{id}"), None, Some(serde_json::json!({"email": email.trim().to_lowercase(), "role": role.as_str(), "factory_id": factory})), now)
-        .await
-        .map_err(from_db)?;
-    let link = format!("{}/staff/setup/{token}", state.settings.public_url());
-    page(&state, lang, &who, Some(link), None, None).await
+    let invited = admin::add_staff(
+        &state,
+        &who,
+        field(&fields, "email").unwrap_or_default(),
+        field(&fields, "role").unwrap_or_default(),
+        factory,
+        None,
+    )
+    .await?;
+    page(&state, lang, &who, Some(invited.setup_url), None, None).await
 }
 
 /// A learner's request to see or delete their data, found by their recovery code.
@@ -257,27 +217,13 @@ pub async fn learner_request(
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    let code = field(&fields, "recovery_code").and_then(RecoveryCode::parse);
-    let found = match code {
-        Some(code) => state
-            .db
-            .query_one_raw(Statement::from_sql_and_values(
-                state.db.get_database_backend(),
-                "SELECT id, nickname FROM learner WHERE recovery_code = $1",
-                [code.as_str().into()],
-            ))
-            .await
-            .map_err(|e| from_db(e.into()))?
-            .and_then(|r| {
-                Some((
-                    r.try_get::<i64>("", "id").ok()?,
-                    r.try_get::<Option<String>>("", "nickname")
-                        .ok()?
-                        .unwrap_or_default(),
-                ))
-            }),
-        None => None,
-    };
+    let found = admin::learner_by_recovery_code(
+        &state,
+        field(&fields, "recovery_code").unwrap_or_default(),
+    )
+    .await
+    .map_err(from_db)?
+    .map(|(id, nickname)| (id, nickname.unwrap_or_default()));
     let message = found
         .is_none()
         .then(|| "no learner has that recovery code".to_owned());
@@ -291,23 +237,7 @@ pub async fn learner_export(
     req: &Request,
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
-    let now = state.clock.now();
-    let export = accounts::export(&state.db, id, now)
-        .await
-        .map_err(from_db)?
-        .ok_or(AppError::NotFound)?;
-    audit(
-        &state.db,
-        Some(who.id),
-        &who.email,
-        "export_learner",
-        &format!("learner:{id}"),
-        None,
-        None,
-        now,
-    )
-    .await
-    .map_err(from_db)?;
+    let export = admin::export_learner(&state, &who, id).await?;
     Ok(Response::builder()
         .content_type("application/json")
         .header(
@@ -327,20 +257,6 @@ pub async fn learner_delete(
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    if !accounts::delete(&state.db, id).await.map_err(from_db)? {
-        return Err(AppError::NotFound);
-    }
-    audit(
-        &state.db,
-        Some(who.id),
-        &who.email,
-        "delete_learner",
-        &format!("learner:{id}"),
-        None,
-        None,
-        state.clock.now(),
-    )
-    .await
-    .map_err(from_db)?;
+    admin::delete_learner(&state, &who, id).await?;
     Ok(back())
 }

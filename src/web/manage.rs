@@ -6,7 +6,6 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::i18n_staff::{StaffUi, staff_ui};
 use super::pages::{chrome, html, render};
@@ -18,10 +17,9 @@ use crate::domain::suppress::Shown;
 use crate::http::AppState;
 use crate::http::error::{AppError, from_db};
 use crate::http::staff_auth::{check_csrf, csrf_token, require};
-use crate::services::enrollment::{self, NewCode};
+use crate::services::codes::{self, CodeRequest};
 use crate::services::reports::{self, Dashboard};
-use crate::services::staff::{Role, Staff, audit};
-use crate::store::entity::{enrollment_code, line};
+use crate::services::staff::{Role, Staff};
 
 /// The manager of `factory` (or an admin); another factory's id is a 404, as if it did not exist.
 async fn manager(state: &AppState, req: &Request, factory: i64) -> Result<Staff, AppError> {
@@ -87,44 +85,6 @@ fn pct(v: Option<f64>, ui: &StaffUi) -> String {
         .unwrap_or_else(|| ui.fewer_than_5.to_owned())
 }
 
-async fn scoped_codes(
-    state: &AppState,
-    who: &Staff,
-    factory: i64,
-) -> Result<Vec<enrollment_code::Model>, AppError> {
-    let codes = enrollment_code::Entity::find()
-        .filter(enrollment_code::Column::FactoryId.eq(factory))
-        .order_by_desc(enrollment_code::Column::Id)
-        .all(&state.db)
-        .await
-        .map_err(|e| from_db(e.into()))?;
-    Ok(codes
-        .into_iter()
-        .filter(|c| {
-            who.line_ids
-                .as_ref()
-                .is_none_or(|ids| c.line_id.is_some_and(|l| ids.contains(&l)))
-        })
-        .collect())
-}
-
-async fn scoped_lines(
-    state: &AppState,
-    who: &Staff,
-    factory: i64,
-) -> Result<Vec<line::Model>, AppError> {
-    let lines = line::Entity::find()
-        .filter(line::Column::FactoryId.eq(factory))
-        .order_by_asc(line::Column::Id)
-        .all(&state.db)
-        .await
-        .map_err(|e| from_db(e.into()))?;
-    Ok(lines
-        .into_iter()
-        .filter(|l| who.line_ids.as_ref().is_none_or(|ids| ids.contains(&l.id)))
-        .collect())
-}
-
 async fn load(state: &AppState, who: &Staff, factory: i64) -> Result<Dashboard, AppError> {
     reports::dashboard(state, who, factory, state.clock.now())
         .await
@@ -143,14 +103,17 @@ pub async fn dashboard(
     let board = load(&state, &who, factory).await?;
     let s = staff_ui(lang);
     let now = state.clock.now();
-    let lines = scoped_lines(&state, &who, factory).await?;
+    let lines = codes::scoped_lines(&state, &who, factory)
+        .await
+        .map_err(from_db)?;
     let line_name = |id: Option<i64>| {
         id.and_then(|id| lines.iter().find(|l| l.id == id))
             .map(|l| l.name.clone())
             .unwrap_or_else(|| "—".into())
     };
-    let codes = scoped_codes(&state, &who, factory)
-        .await?
+    let codes = codes::scoped_codes(&state, &who, factory)
+        .await
+        .map_err(from_db)?
         .into_iter()
         .map(|c| CodeRow {
             state: if c.revoked_at.is_some() {
@@ -267,12 +230,6 @@ pub async fn create_code(
                 .map_err(|_| AppError::BadRequest("line: pick one of your lines".into()))?,
         ),
     };
-    let allowed_lines = scoped_lines(&state, &who, factory).await?;
-    if line_id.is_some_and(|id| !allowed_lines.iter().any(|l| l.id == id))
-        || (line_id.is_none() && who.line_ids.is_some())
-    {
-        return Err(AppError::BadRequest("line: pick one of your lines".into()));
-    }
     let expires_at = match field(&fields, "expires").filter(|v| !v.is_empty()) {
         None => None,
         Some(raw) => {
@@ -293,28 +250,18 @@ pub async fn create_code(
                 .ok_or_else(|| AppError::BadRequest("max_joins: a number from 1".into()))?,
         ),
     };
-    let label = field(&fields, "label")
-        .unwrap_or_default()
-        .chars()
-        .take(80)
-        .collect::<String>();
-    let now = state.clock.now();
-    let (id, _) = enrollment::create_code(
-        &state.db,
-        NewCode {
-            factory_id: factory,
+    codes::create(
+        &state,
+        &who,
+        factory,
+        CodeRequest {
+            label: field(&fields, "label").unwrap_or_default().to_owned(),
             line_id,
-            label: label.clone(),
             expires_at,
             max_joins,
         },
-        now,
     )
-    .await
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    audit(&state.db, Some(who.id), &who.email, "create_code", &format!("code:{id}"), None, Some(serde_json::json!({"factory_id": factory, "line_id": line_id, "label": label, "expires_at": expires_at, "max_joins": max_joins})), now)
-        .await
-        .map_err(from_db)?;
+    .await?;
     Ok(Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, format!("/manage/f/{factory}"))
@@ -330,27 +277,7 @@ pub async fn revoke_code(
 ) -> Result<Response, AppError> {
     let who = manager(&state, req, factory).await?;
     check_csrf(&state, req, &who, field(&fields, "csrf"))?;
-    let found = scoped_codes(&state, &who, factory)
-        .await?
-        .into_iter()
-        .find(|c| c.id == code)
-        .ok_or(AppError::NotFound)?;
-    let now = state.clock.now();
-    enrollment::revoke_code(&state.db, &found.token, now)
-        .await
-        .map_err(from_db)?;
-    audit(
-        &state.db,
-        Some(who.id),
-        &who.email,
-        "revoke_code",
-        &format!("code:{code}"),
-        Some(serde_json::json!({"revoked_at": found.revoked_at})),
-        Some(serde_json::json!({"revoked_at": now})),
-        now,
-    )
-    .await
-    .map_err(from_db)?;
+    codes::revoke(&state, &who, factory, code).await?;
     Ok(Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, format!("/manage/f/{factory}"))
