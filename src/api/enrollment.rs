@@ -6,6 +6,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use super::learner::{signed_in, signed_in_to_change};
 use super::lessons::LocalizedText;
 use super::problem::{ApiError, Problem};
 use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
@@ -140,41 +141,13 @@ fn closed(status: CodeStatus) -> ApiError {
     ApiError::Gone(Json(Problem::new(poem::http::StatusCode::GONE, detail)))
 }
 
-/// The signed-in learner. Cookie sessions must also send the CSRF header to change anything.
+/// The signed-in learner; with `changes`, a cookie session must also send the CSRF header.
 async fn learner(state: &AppState, req: &Request, changes: bool) -> Result<i64, ApiError> {
     if changes {
-        return learner_with_csrf(state, req, None).await;
+        signed_in_to_change(state, req, None).await
+    } else {
+        signed_in(state, req).await
     }
-    signed_in(state, req).await
-}
-
-/// The signed-in learner, for a request that changes something: a cookie session must prove
-/// the request is genuine with its CSRF token (header, or `submitted` from the body).
-pub async fn learner_with_csrf(
-    state: &AppState,
-    req: &Request,
-    submitted: Option<&str>,
-) -> Result<i64, ApiError> {
-    if auth::uses_cookie_session(req) && !auth::csrf_ok(req, submitted) {
-        return Err(ApiError::Forbidden(Json(Problem::new(
-            poem::http::StatusCode::FORBIDDEN,
-            "with a session cookie, send the hw_csrf cookie's value in the X-CSRF-Token header",
-        ))));
-    }
-    signed_in(state, req).await
-}
-
-/// The learner a request's session belongs to, or 401.
-pub async fn signed_in(state: &AppState, req: &Request) -> Result<i64, ApiError> {
-    auth::current_learner(state, req)
-        .await
-        .map_err(from_db)?
-        .ok_or_else(|| {
-            ApiError::Unauthorized(Json(Problem::new(
-                poem::http::StatusCode::UNAUTHORIZED,
-                "sign in: send Authorization: Bearer <session_token>",
-            )))
-        })
 }
 
 pub struct EnrollmentApi;

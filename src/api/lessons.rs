@@ -273,7 +273,7 @@ impl LessonsApi {
         // Staff API tokens are not learners: for them the quiz is checked, not stored.
         let learner = match crate::http::auth::session_token(req) {
             Some(token) if !token.starts_with("hwk_") => {
-                Some(super::enrollment::learner_with_csrf(&state, req, None).await?)
+                Some(super::learner::signed_in_to_change(&state, req, None).await?)
             }
             _ => None,
         };

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod enrollment;
+pub mod learner;
 pub mod lessons;
 pub mod manage;
 pub mod problem;

@@ -164,7 +164,7 @@ impl ProgressApi {
         req: &Request,
     ) -> Result<Json<BatchResult>, ApiError> {
         let learner_id =
-            super::enrollment::learner_with_csrf(&state, req, body.0.csrf.as_deref()).await?;
+            super::learner::signed_in_to_change(&state, req, body.0.csrf.as_deref()).await?;
         Ok(Json(record_batch(&state, learner_id, &body.0).await?))
     }
 
@@ -175,7 +175,7 @@ impl ProgressApi {
         state: Data<&AppState>,
         req: &Request,
     ) -> Result<Json<ProgressOverview>, ApiError> {
-        let learner_id = super::enrollment::signed_in(&state, req).await?;
+        let learner_id = super::learner::signed_in(&state, req).await?;
         let account = accounts::account(&state.db, learner_id)
             .await
             .map_err(from_db)?

@@ -1,4 +1,5 @@
-//! The HTML side: learner pages, media and assets, joining and accounts, and the staff areas.
+//! The HTML side: learner pages and media, joining and accounts, QR codes and posters, and the
+//! staff areas.
 //! Every route is listed once in `table()`, which builds the router and which the tests read to
 //! check every route for every role.
 
