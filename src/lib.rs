@@ -7,6 +7,7 @@ pub mod clock;
 pub mod content;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod ops;
 pub mod services;
 pub mod settings;

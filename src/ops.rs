@@ -6,6 +6,7 @@ use poem::{IntoResponse, Response, handler};
 use serde_json::json;
 
 use crate::http::AppState;
+use crate::services::jobs;
 use crate::store;
 
 #[handler]
@@ -40,12 +41,57 @@ pub async fn readyz(state: Data<&AppState>) -> Response {
         .into_response()
 }
 
+/// Prometheus text: the process's recorder, then the job queue's gauges, read from the
+/// database at each scrape (so every instance reports the same queue, and the gauges are
+/// there before the first job).
 #[handler]
-pub fn metrics(state: Data<&AppState>) -> Response {
+pub async fn metrics(state: Data<&AppState>) -> Response {
     let (size, idle) = store::pool_stats(&state.db);
     ::metrics::gauge!("db_pool_connections").set(size as f64);
     ::metrics::gauge!("db_pool_idle_connections").set(idle as f64);
+    let mut body = state.metrics.render();
+    match jobs::stats(&state.db, state.clock.now()).await {
+        Ok(stats) => body.push_str(&job_gauges(&stats)),
+        Err(error) => tracing::warn!(error = %format!("{error:#}"), "job metrics unavailable"),
+    }
     Response::builder()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(body)
+}
+
+fn job_gauges(stats: &jobs::JobStats) -> String {
+    let gauges: [(&str, &str, f64); 5] = [
+        (
+            "jobs_queued",
+            "Jobs waiting to run (due or not).",
+            stats.queued as f64,
+        ),
+        (
+            "jobs_running",
+            "Jobs a worker holds right now.",
+            stats.running as f64,
+        ),
+        (
+            "jobs_failed",
+            "Jobs whose last try failed: waiting for a retry, or dead.",
+            (stats.failed + stats.dead) as f64,
+        ),
+        (
+            "jobs_dead",
+            "Jobs given up after their last try.",
+            stats.dead as f64,
+        ),
+        (
+            "jobs_oldest_queued_age_seconds",
+            "How long the oldest due job has waited to be claimed.",
+            stats.oldest_queued_age_seconds,
+        ),
+    ];
+    let mut text = String::new();
+    for (name, help, value) in gauges {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+        ));
+    }
+    text
 }

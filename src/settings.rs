@@ -67,6 +67,47 @@ pub struct Settings {
     )]
     pub secret_key: Option<String>,
 
+    /// Run the background job worker inside `serve` (set false when `homeward worker` runs
+    /// separately).
+    #[arg(long, env = "HOMEWARD_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub worker: bool,
+
+    /// Days raw progress events are kept (the merged progress stays).
+    #[arg(
+        long,
+        env = "HOMEWARD_RETAIN_EVENTS_DAYS",
+        default_value_t = 180,
+        global = true
+    )]
+    pub retain_events_days: u32,
+
+    /// Days an unused learner session is kept (staff sessions go when they expire).
+    #[arg(
+        long,
+        env = "HOMEWARD_RETAIN_SESSIONS_DAYS",
+        default_value_t = 180,
+        global = true
+    )]
+    pub retain_sessions_days: u32,
+
+    /// Days QR-code scans are kept.
+    #[arg(
+        long,
+        env = "HOMEWARD_RETAIN_SCANS_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    pub retain_scans_days: u32,
+
+    /// Days finished (done or dead) jobs are kept.
+    #[arg(
+        long,
+        env = "HOMEWARD_RETAIN_JOBS_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub retain_jobs_days: u32,
+
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
     #[arg(
         long,
@@ -90,6 +131,11 @@ impl Settings {
             trust_proxy: false,
             secret_key: None,
             log_format: LogFormat::Text,
+            worker: true,
+            retain_events_days: 180,
+            retain_sessions_days: 180,
+            retain_scans_days: 365,
+            retain_jobs_days: 30,
         }
     }
 

@@ -13,6 +13,7 @@ mod m0002_enrollment;
 mod m0003_progress;
 mod m0004_staff;
 mod m0005_report_indexes;
+mod m0007_jobs_push;
 mod sql;
 
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_progress::Migration),
             Box::new(m0004_staff::Migration),
             Box::new(m0005_report_indexes::Migration),
+            Box::new(m0007_jobs_push::Migration),
         ]
     }
 }

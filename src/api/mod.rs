@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod enrollment;
+pub mod jobs;
 pub mod learner;
 pub mod lessons;
 pub mod manage;
@@ -25,6 +26,7 @@ pub type Service = OpenApiService<
         studio::StudioApi,
         manage::ManageApi,
         admin::AdminApi,
+        jobs::JobsApi,
         tokens::TokensApi,
     ),
     (),
@@ -39,6 +41,7 @@ pub fn service(settings: &Settings) -> Service {
             studio::StudioApi,
             manage::ManageApi,
             admin::AdminApi,
+            jobs::JobsApi,
             tokens::TokensApi,
         ),
         "Homeward API",

@@ -10,7 +10,7 @@ use crate::clock::SystemClock;
 use crate::http::AppState;
 use crate::settings::Settings;
 use crate::startup;
-use crate::{content, services, store};
+use crate::{content, jobs, services, store};
 
 mod operators;
 
@@ -32,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the web server (the default). On embedded SQLite it also migrates and imports content.
     Serve,
+    /// Run only the background job worker (release pushes, reminders, retention) until
+    /// Ctrl-C / SIGTERM; for operators who run it apart from `serve` (HOMEWARD_WORKER=false).
+    Worker,
     /// Database migrations.
     Migrate {
         #[command(subcommand)]
@@ -164,6 +167,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let settings = cli.settings;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await.map(|_| 0),
+        Command::Worker => worker(settings).await.map(|_| 0),
         Command::Migrate { action } => migrate(settings, action).await.map(|_| 0),
         Command::Content {
             action: ContentAction::Check { dir },
@@ -197,8 +201,52 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     startup::prepare(&state).await?;
     let (acceptor, local) = startup::bind(&bind).await?;
     tracing::info!(address = %local, public_url = %state.settings.public_url(), "homeward is listening");
-    startup::serve(state, acceptor, shutdown_signal()).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let worker = state.settings.worker.then(|| {
+        let worker = jobs::Worker::new(
+            state.ctx.clone(),
+            jobs::Registry::standard(),
+            jobs::WorkerOptions::default(),
+        );
+        tokio::spawn(jobs::run_until_stopped(worker, stopped.clone()))
+    });
+    let mut server_stop = stopped;
+    startup::serve(state, acceptor, async move {
+        let _ = server_stop.wait_for(|stopped| *stopped).await;
+    })
+    .await?;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     tracing::info!("homeward stopped");
+    Ok(())
+}
+
+/// `homeward worker`: the job worker alone, stopped (and drained) by Ctrl-C / SIGTERM.
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    settings.validate()?;
+    let ctx = services::Context::connect(settings, Arc::new(SystemClock), "hw:").await?;
+    let pending = store::pending_migrations(&ctx.db).await?;
+    anyhow::ensure!(
+        pending.is_empty(),
+        "the database has {} pending migration(s); run `homeward migrate up` first",
+        pending.len()
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let worker = jobs::Worker::new(
+        ctx,
+        jobs::Registry::standard(),
+        jobs::WorkerOptions::default(),
+    );
+    jobs::run_until_stopped(worker, stopped).await;
     Ok(())
 }
 
@@ -221,7 +269,7 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down: finishing requests and jobs in flight");
 }
 
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {

@@ -8,10 +8,12 @@ pub mod context;
 pub mod enrollment;
 pub mod export;
 pub mod import;
+pub mod jobs;
 pub mod lessons;
 pub mod progress;
 pub mod qr;
 pub mod reports;
+pub mod retention;
 pub mod staff;
 pub mod studio;
 

@@ -7,7 +7,9 @@ pub mod account;
 pub mod admin;
 pub mod i18n;
 pub mod i18n_account;
+pub mod i18n_push;
 pub mod i18n_staff;
+pub mod jobs;
 pub mod join;
 pub mod manage;
 pub mod media;
@@ -163,6 +165,16 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             Method::GET,
             "/admin",
             admin::index.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/admin/jobs",
+            jobs::jobs_page.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/admin/jobs/:id/retry",
+            jobs::retry_job.map_to_response().boxed(),
         ),
         (
             Method::POST,

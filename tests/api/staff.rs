@@ -108,10 +108,11 @@ fn access(method: &str, path: &str) -> Access {
             | "/studio/s/:series/:lesson/:action"
             | "/studio/s/:series/:lesson/media",
         ) => Editors,
-        ("GET", "/admin" | "/admin/learners/:id/export.json")
+        ("GET", "/admin" | "/admin/learners/:id/export.json" | "/admin/jobs")
         | (
             "POST",
-            "/admin/factories"
+            "/admin/jobs/:id/retry"
+            | "/admin/factories"
             | "/admin/factories/:factory/lines"
             | "/admin/staff"
             | "/admin/learner-request"
@@ -865,9 +866,10 @@ fn api_access(method: &str, path: &str) -> Access {
             "/admin/factories"
             | "/admin/factories/{factory}/lines"
             | "/admin/staff"
-            | "/admin/learner-requests",
+            | "/admin/learner-requests"
+            | "/admin/jobs/{id}/retry",
         )
-        | ("GET", "/admin/audit" | "/admin/learners/{id}/export")
+        | ("GET", "/admin/audit" | "/admin/learners/{id}/export" | "/admin/jobs")
         | ("DELETE", "/admin/learners/{id}") => Admins,
         ("POST", "/staff/tokens") | ("DELETE", "/staff/tokens/{id}") => AnyStaff,
         _ => panic!("no access entry for API {method} {path}: add one to tests/api/staff.rs"),

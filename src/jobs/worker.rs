@@ -1,0 +1,199 @@
+//! The worker: claims due jobs in batches and runs them, beside `serve` or as `homeward worker`.
+//! Tests call `Worker::run_due_jobs` directly under their clock; the loop around it only waits.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration as StdDuration;
+
+use tokio::sync::watch;
+
+use super::{JobError, Registry, periodic};
+use crate::services::Context;
+use crate::services::jobs::{self, ClaimedJob};
+
+#[derive(Clone, Debug)]
+pub struct WorkerOptions {
+    /// Jobs claimed (and run at once) per batch.
+    pub batch: u32,
+    /// How long the loop waits when nothing is due.
+    pub poll: StdDuration,
+    /// How long a stopping worker lets its running jobs finish.
+    pub drain: StdDuration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> WorkerOptions {
+        WorkerOptions {
+            batch: 8,
+            poll: StdDuration::from_secs(1),
+            drain: StdDuration::from_secs(25),
+        }
+    }
+}
+
+/// What one `run_due_jobs` did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Periodic jobs this call enqueued.
+    pub scheduled: u32,
+    /// Jobs taken back from workers whose lease expired.
+    pub reclaimed: u64,
+    pub done: u32,
+    /// Failed tries that will be retried.
+    pub failed: u32,
+    /// Jobs moved to the dead letters.
+    pub dead: u32,
+}
+
+/// One worker: its name on the rows it holds, the handlers, and a flag that stops claiming.
+#[derive(Clone)]
+pub struct Worker {
+    ctx: Context,
+    registry: Arc<Registry>,
+    id: String,
+    options: WorkerOptions,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Worker {
+    pub fn new(ctx: Context, registry: Registry, options: WorkerOptions) -> Worker {
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        Worker {
+            ctx,
+            registry: Arc::new(registry),
+            id,
+            options,
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The name this worker writes into `locked_by`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// From now on, claim nothing more; running jobs finish.
+    pub fn stop_claiming(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Schedules this period's periodic jobs, takes back expired leases, then runs every job
+    /// due on the clock, batch after batch, until none is due (or the worker is stopping).
+    pub async fn run_due_jobs(&self) -> anyhow::Result<RunReport> {
+        let mut report = RunReport {
+            scheduled: periodic::schedule(&self.ctx, self.ctx.clock.now()).await?,
+            reclaimed: jobs::reclaim_expired(&self.ctx.db, self.ctx.clock.now()).await?,
+            ..RunReport::default()
+        };
+        while !self.stopping() {
+            let batch = jobs::claim(
+                &self.ctx.db,
+                &self.id,
+                self.options.batch,
+                self.ctx.clock.now(),
+            )
+            .await?;
+            if batch.is_empty() {
+                break;
+            }
+            let runs: Vec<_> = batch
+                .into_iter()
+                .map(|job| {
+                    let worker = self.clone();
+                    tokio::spawn(async move { worker.run_one(job).await })
+                })
+                .collect();
+            for run in runs {
+                match run.await {
+                    Ok(Ok("done")) => report.done += 1,
+                    Ok(Ok("dead")) => report.dead += 1,
+                    Ok(Ok(_)) => report.failed += 1,
+                    Ok(Err(error)) => return Err(error),
+                    Err(join) => return Err(anyhow::anyhow!("a job task stopped: {join}")),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs one claimed job and records how it went; returns its new state.
+    async fn run_one(&self, job: ClaimedJob) -> anyhow::Result<&'static str> {
+        let outcome = match self.registry.get(&job.kind).cloned() {
+            None => Err(JobError::Permanent(anyhow::anyhow!(
+                "no handler for job kind '{}'",
+                job.kind
+            ))),
+            Some(handler) => {
+                // Its own task, so a panic in a handler fails the job, not the worker.
+                let run = tokio::spawn(handler(self.ctx.clone(), job.payload.clone()));
+                match run.await {
+                    Ok(result) => result,
+                    Err(join) => Err(JobError::Retry(anyhow::anyhow!("the job panicked: {join}"))),
+                }
+            }
+        };
+        let now = self.ctx.clock.now();
+        match outcome {
+            Ok(()) => {
+                jobs::complete(&self.ctx.db, &job, &self.id, now).await?;
+                tracing::debug!(job = job.id, kind = %job.kind, "job done");
+                Ok("done")
+            }
+            Err(error) => {
+                let permanent = matches!(error, JobError::Permanent(_));
+                let message = error.to_string();
+                let state =
+                    jobs::fail(&self.ctx.db, &job, &self.id, &message, permanent, now).await?;
+                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, state, error = %message, "job failed");
+                Ok(state)
+            }
+        }
+    }
+}
+
+/// Runs `worker` until `stop` turns true: then it claims nothing more and gives the jobs it is
+/// running up to `drain` to finish (an unfinished job's lease runs out and another worker
+/// takes it).
+pub async fn run_until_stopped(worker: Worker, mut stop: watch::Receiver<bool>) {
+    tracing::info!(worker = worker.id(), "job worker started");
+    let drain = worker.options.drain;
+    let poll = worker.options.poll;
+    let looping = worker.clone();
+    let mut task = tokio::spawn(async move {
+        loop {
+            if looping.stopping() {
+                break;
+            }
+            if let Err(error) = looping.run_due_jobs().await {
+                tracing::warn!(error = %format!("{error:#}"), "job worker: database unavailable, retrying");
+            }
+            tokio::time::sleep(poll).await;
+        }
+    });
+    let stop_asked = async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    };
+    tokio::select! {
+        _ = &mut task => {}
+        _ = stop_asked => {
+            worker.stop_claiming();
+            if tokio::time::timeout(drain, &mut task).await.is_err() {
+                tracing::warn!("job worker: jobs still running after the drain period; leaving them to their leases");
+                task.abort();
+            }
+        }
+    }
+    tracing::info!(worker = worker.id(), "job worker stopped");
+}
