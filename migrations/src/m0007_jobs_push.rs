@@ -1,5 +1,5 @@
 //! Background jobs claimed from the database, and the weekly push: each learner's pace, shift and
-//! mute, one row per message (unique per learner, lesson and kind, so nothing is sent twice), and
+//! mute, the send quota shared by all instances, one row per message (unique per learner, lesson and kind, so nothing is sent twice), and
 //! each series' pacing.
 
 use sea_orm_migration::prelude::*;
@@ -28,7 +28,8 @@ CREATE TABLE job (
 );
 CREATE INDEX job_due_idx ON job (state, run_at);
 CREATE TABLE push_preference (
-    learner_id BIGINT PRIMARY KEY REFERENCES learner(id) ON DELETE CASCADE,
+    id {id},
+    learner_id BIGINT NOT NULL UNIQUE REFERENCES learner(id) ON DELETE CASCADE,
     shift TEXT NOT NULL,
     preferred_time TEXT,
     muted_at {ts},
@@ -53,11 +54,16 @@ CREATE TABLE push_message (
 CREATE INDEX push_message_due_idx ON push_message (state, send_at);
 CREATE INDEX push_message_lesson_idx ON push_message (lesson_id, state);
 CREATE INDEX push_message_learner_idx ON push_message (learner_id, sent_at);
+CREATE TABLE push_quota (
+    window_start BIGINT PRIMARY KEY,
+    used INTEGER NOT NULL
+);
 ALTER TABLE series ADD COLUMN pacing TEXT NOT NULL DEFAULT 'calendar'
 "#;
 
 const DOWN: &str = r#"
 ALTER TABLE series DROP COLUMN pacing;
+DROP TABLE push_quota;
 DROP INDEX push_message_learner_idx;
 DROP INDEX push_message_lesson_idx;
 DROP INDEX push_message_due_idx;

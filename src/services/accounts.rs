@@ -22,6 +22,8 @@ pub const LEARNER_TABLES: &[&str] = &[
     "learner_session",
     "lesson_progress",
     "progress_event",
+    "push_message",
+    "push_preference",
     "quiz_attempt",
 ];
 
