@@ -108,6 +108,16 @@ pub struct Settings {
     )]
     pub retain_jobs_days: u32,
 
+    /// The WeChat template message the weekly push sends (its id in the official account's
+    /// template library). Unset: no messages are sent.
+    #[arg(long, env = "HOMEWARD_WECHAT_TEMPLATE_ID", global = true)]
+    pub wechat_template_id: Option<String>,
+
+    /// Messages per second the push may send, all instances together: set it to what the
+    /// WeChat account's quota allows.
+    #[arg(long, env = "HOMEWARD_PUSH_RATE", default_value_t = 20, global = true)]
+    pub push_rate: u32,
+
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
     #[arg(
         long,
@@ -136,6 +146,8 @@ impl Settings {
             retain_sessions_days: 180,
             retain_scans_days: 365,
             retain_jobs_days: 30,
+            wechat_template_id: None,
+            push_rate: 20,
         }
     }
 
@@ -150,6 +162,14 @@ impl Settings {
         self.redis_url
             .as_deref()
             .filter(|url| !url.trim().is_empty())
+    }
+
+    /// The push's WeChat template, when one is configured (empty counts as unset).
+    pub fn wechat_template_id(&self) -> Option<&str> {
+        self.wechat_template_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
     }
 
     pub fn is_embedded(&self) -> bool {

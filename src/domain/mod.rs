@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod learner;
 pub mod lesson;
 pub mod progress;
+pub mod push;
 pub mod quiz;
 pub mod schedule;
 pub mod slug;

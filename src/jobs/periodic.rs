@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{JobError, Registry};
 use crate::services::jobs::{self, NewJob};
-use crate::services::{Context, retention};
+use crate::services::{Context, push, retention};
 
 /// Work that comes back every `every`.
 #[derive(Clone, Copy, Debug)]
@@ -17,10 +17,24 @@ pub struct Periodic {
 }
 
 /// Every periodic kind, and how often it runs.
-pub const PERIODIC: &[Periodic] = &[Periodic {
-    kind: retention::JOB_KIND,
-    every: Duration::hours(6),
-}];
+pub const PERIODIC: &[Periodic] = &[
+    Periodic {
+        kind: push::SCAN_JOB,
+        every: Duration::minutes(1),
+    },
+    Periodic {
+        kind: push::PACE_JOB,
+        every: Duration::hours(1),
+    },
+    Periodic {
+        kind: push::REMIND_JOB,
+        every: Duration::hours(1),
+    },
+    Periodic {
+        kind: retention::JOB_KIND,
+        every: Duration::hours(6),
+    },
+];
 
 /// The start of the period `now` falls in (periods are counted from the Unix epoch).
 pub fn period_start(now: DateTime<Utc>, every: Duration) -> DateTime<Utc> {
@@ -47,6 +61,27 @@ pub async fn schedule(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<u32> 
 }
 
 pub(super) fn register(registry: &mut Registry) {
+    registry.register(push::SCAN_JOB, |ctx: Context, _payload| async move {
+        push::plan::scan(&ctx).await.map_err(JobError::Retry)?;
+        Ok(())
+    });
+    registry.register(push::RELEASE_JOB, |ctx: Context, payload| async move {
+        let lesson = payload["lesson_id"]
+            .as_i64()
+            .ok_or_else(|| JobError::Permanent(anyhow::anyhow!("no lesson_id in {payload}")))?;
+        push::plan::release(&ctx, lesson)
+            .await
+            .map_err(JobError::Retry)?;
+        Ok(())
+    });
+    registry.register(push::PACE_JOB, |ctx: Context, _payload| async move {
+        push::plan::pace(&ctx).await.map_err(JobError::Retry)?;
+        Ok(())
+    });
+    registry.register(push::REMIND_JOB, |ctx: Context, _payload| async move {
+        push::plan::remind(&ctx).await.map_err(JobError::Retry)?;
+        Ok(())
+    });
     registry.register(retention::JOB_KIND, |ctx: Context, _payload| async move {
         retention::purge(&ctx).await.map_err(JobError::Retry)?;
         Ok(())

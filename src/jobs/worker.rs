@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::{JobError, Registry, periodic};
 use crate::services::Context;
 use crate::services::jobs::{self, ClaimedJob};
+use crate::services::push::{self, Delivery, MessageChannel};
 
 #[derive(Clone, Debug)]
 pub struct WorkerOptions {
@@ -43,6 +44,8 @@ pub struct RunReport {
     pub failed: u32,
     /// Jobs moved to the dead letters.
     pub dead: u32,
+    /// What the push delivered (with a channel and a WeChat template configured).
+    pub delivery: Delivery,
 }
 
 /// One worker: its name on the rows it holds, the handlers, and a flag that stops claiming.
@@ -53,6 +56,7 @@ pub struct Worker {
     id: String,
     options: WorkerOptions,
     stopping: Arc<AtomicBool>,
+    channel: Option<Arc<dyn MessageChannel>>,
 }
 
 impl Worker {
@@ -68,7 +72,14 @@ impl Worker {
             id,
             options,
             stopping: Arc::new(AtomicBool::new(false)),
+            channel: None,
         }
+    }
+
+    /// Delivers the push's messages through `channel`.
+    pub fn with_channel(mut self, channel: Arc<dyn MessageChannel>) -> Worker {
+        self.channel = Some(channel);
+        self
     }
 
     /// The name this worker writes into `locked_by`.
@@ -89,8 +100,9 @@ impl Worker {
         self.stopping.load(Ordering::SeqCst)
     }
 
-    /// Schedules this period's periodic jobs, takes back expired leases, then runs every job
-    /// due on the clock, batch after batch, until none is due (or the worker is stopping).
+    /// Schedules this period's periodic jobs, takes back expired leases, runs every job due on
+    /// the clock, batch after batch, until none is due (or the worker is stopping), then sends
+    /// the push messages that are due.
     pub async fn run_due_jobs(&self) -> anyhow::Result<RunReport> {
         let mut report = RunReport {
             scheduled: periodic::schedule(&self.ctx, self.ctx.clock.now()).await?,
@@ -124,6 +136,12 @@ impl Worker {
                     Err(join) => return Err(anyhow::anyhow!("a job task stopped: {join}")),
                 }
             }
+        }
+        if let Some(channel) = &self.channel
+            && push::enabled(&self.ctx)
+            && !self.stopping()
+        {
+            report.delivery = push::deliver_due(&self.ctx, channel.as_ref(), &self.id).await?;
         }
         Ok(report)
     }
@@ -176,10 +194,19 @@ pub async fn run_until_stopped(worker: Worker, mut stop: watch::Receiver<bool>) 
             if looping.stopping() {
                 break;
             }
-            if let Err(error) = looping.run_due_jobs().await {
-                tracing::warn!(error = %format!("{error:#}"), "job worker: database unavailable, retrying");
-            }
-            tokio::time::sleep(poll).await;
+            let wait = match looping.run_due_jobs().await {
+                // The second's send allowance is spent: come back when the next one starts.
+                Ok(report) if report.delivery.throttled => {
+                    let into_second = looping.ctx.clock.now().timestamp_subsec_millis();
+                    StdDuration::from_millis(u64::from(1000 - into_second.min(999)))
+                }
+                Ok(_) => poll,
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "job worker: database unavailable, retrying");
+                    poll
+                }
+            };
+            tokio::time::sleep(wait).await;
         }
     });
     let stop_asked = async move {

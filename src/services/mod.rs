@@ -11,6 +11,7 @@ pub mod import;
 pub mod jobs;
 pub mod lessons;
 pub mod progress;
+pub mod push;
 pub mod qr;
 pub mod reports;
 pub mod retention;

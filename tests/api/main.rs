@@ -14,6 +14,7 @@ mod openapi;
 mod ops;
 mod pages;
 mod progress;
+mod push;
 mod retention;
 mod sample_content;
 mod staff;

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod push;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
