@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use super::learner::{signed_in, signed_in_to_change};
 use super::lessons::LocalizedText;
 use super::problem::{ApiError, Problem};
+use crate::domain::Lang;
 use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
 use crate::http::AppState;
 use crate::http::cookies::{SESSION_COOKIE, YEAR, set_cookie};
@@ -16,6 +17,7 @@ use crate::http::error::from_db;
 use crate::http::{auth, limits};
 use crate::services::accounts::{self, ProfileChange};
 use crate::services::enrollment::{self, CodeStatus, JoinError, JoinRequest};
+use crate::services::push::prefs;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -65,6 +67,11 @@ pub struct EnrollmentRequest {
     pub child_age_bands: Vec<String>,
     #[oai(default)]
     pub children_consent: bool,
+    /// `day` (default), `night` or `rotating`: when lesson messages may arrive.
+    pub shift: Option<String>,
+    /// `HH:MM` within the shift's message hours (day 08:00–22:00, night 16:00–20:00,
+    /// rotating 18:00–21:00); absent: the first allowed moment after a release.
+    pub preferred_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -112,6 +119,18 @@ pub struct Me {
     pub line: Option<LineDto>,
     pub recovery_code: String,
     pub joined_at: chrono::DateTime<chrono::Utc>,
+    pub messages: MessageSettings,
+}
+
+/// When lesson messages reach the learner, and whether they are stopped.
+#[derive(Debug, Clone, Object)]
+pub struct MessageSettings {
+    /// `day`, `night` or `rotating`.
+    pub shift: String,
+    /// `HH:MM`, or absent for the first allowed moment after a release.
+    pub preferred_time: Option<String>,
+    /// Stopped (退订 / "stop"): no messages at all.
+    pub stopped: bool,
 }
 
 /// Fields to change; absent fields stay as they are.
@@ -123,6 +142,12 @@ pub struct MeChange {
     pub child_age_bands: Option<Vec<String>>,
     #[oai(default)]
     pub children_consent: bool,
+    /// `day`, `night` or `rotating`.
+    pub shift: Option<String>,
+    /// `HH:MM` within the shift's message hours; `""` clears it.
+    pub preferred_time: Option<String>,
+    /// `true` stops every lesson message (as replying 退订 / "stop" does); `false` restarts them.
+    pub messages_stopped: Option<bool>,
 }
 
 #[derive(ApiResponse)]
@@ -232,6 +257,8 @@ impl EnrollmentApi {
             children_consent: body.children_consent,
             device_hash: crate::http::cookies::cookie(req, crate::http::cookies::DEVICE_COOKIE)
                 .map(auth::device_hash),
+            shift: body.shift,
+            preferred_time: body.preferred_time,
         };
         match enrollment::join(&state.db, &request, state.clock.now()).await {
             Ok(joined) => Ok(EnrolledResponse::Created(
@@ -288,6 +315,7 @@ impl EnrollmentApi {
             .await
             .map_err(from_db)?
             .ok_or_else(|| ApiError::not_found("no such learner"))?;
+        let messages = prefs::get(&state, id).await.map_err(from_db)?;
         Ok(Json(Me {
             learner_id: id,
             nickname: account.learner.nickname.clone(),
@@ -308,10 +336,18 @@ impl EnrollmentApi {
             }),
             recovery_code: account.learner.recovery_code.clone(),
             joined_at: account.learner.created_at,
+            messages: MessageSettings {
+                shift: messages.shift.as_str().to_owned(),
+                preferred_time: messages
+                    .preferred_time
+                    .map(|t| t.format("%H:%M").to_string()),
+                stopped: messages.muted,
+            },
         }))
     }
 
-    /// Changes nickname, language, audience or children's age bands.
+    /// Changes nickname, language, audience, children's age bands, or the lesson messages'
+    /// shift, preferred time and stop.
     #[oai(path = "/me", method = "patch", operation_id = "update_me")]
     async fn update_me(
         &self,
@@ -320,6 +356,15 @@ impl EnrollmentApi {
         req: &Request,
     ) -> Result<Json<Me>, ApiError> {
         let id = learner(&state, req, true).await?;
+        // Checked before anything is written, so a bad time changes nothing.
+        let current = prefs::get(&state, id).await.map_err(from_db)?;
+        let messages = prefs::resolve(
+            &current,
+            body.0.shift.as_deref(),
+            body.0.preferred_time.as_deref(),
+            body.0.messages_stopped,
+        )
+        .map_err(|invalid| ApiError::invalid(invalid.message(Lang::En)))?;
         let change = ProfileChange {
             nickname: body.0.nickname,
             audience: body.0.audience,
@@ -330,6 +375,11 @@ impl EnrollmentApi {
         accounts::update_profile(&state.db, id, change, state.clock.now())
             .await
             .map_err(ApiError::invalid)?;
+        if messages != current {
+            prefs::set(&state.db, id, &messages, state.clock.now())
+                .await
+                .map_err(from_db)?;
+        }
         self.get_me(state, req).await
     }
 

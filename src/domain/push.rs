@@ -67,7 +67,7 @@ pub fn check_preferred_time(shift: Shift, time: NaiveTime) -> Result<(), (String
             end.format("%H:%M")
         ),
         format!(
-            "Pick a time between {} and {} (the rest is quiet hours).",
+            "preferred_time: pick a time between {} and {} (the rest is quiet hours).",
             start.format("%H:%M"),
             end.format("%H:%M")
         ),

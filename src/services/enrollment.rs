@@ -12,6 +12,7 @@ use crate::domain::learner::{
 };
 use crate::domain::token::{EnrollmentToken, RecoveryCode, SessionToken};
 use crate::domain::{Audience, Lang, Text};
+use crate::services::push::prefs;
 use crate::store::entity::{
     code_scan, consent, enrollment_code, factory, learner, learner_session, line,
 };
@@ -139,6 +140,10 @@ pub struct JoinRequest {
     pub children_consent: bool,
     /// A hash of the joining device's id, so the same phone never makes a second learner.
     pub device_hash: Option<String>,
+    /// `day` (default), `night` or `rotating`: when lesson messages may arrive.
+    pub shift: Option<String>,
+    /// `HH:MM` within the shift's message hours, or none.
+    pub preferred_time: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +227,9 @@ pub async fn join(
         .await?
         .ok_or(JoinError::NotFound)?;
     let (audience, lang, nickname, bands) = validate(request)?;
+    let (shift, preferred_time) =
+        prefs::parse(request.shift.as_deref(), request.preferred_time.as_deref())
+            .map_err(|invalid| JoinError::Invalid(invalid.message(Lang::En).to_owned()))?;
     let txn = db.begin().await.map_err(anyhow::Error::from)?;
     if let Some(device) = &request.device_hash {
         let existing = learner::Entity::find()
@@ -289,6 +297,12 @@ pub async fn join(
     if !bands.is_empty() {
         record_consent(&txn, learner.id, "children", &children_consent_text(), now).await?;
     }
+    let messages = prefs::PushPrefs {
+        shift,
+        preferred_time,
+        muted: false,
+    };
+    prefs::set(&txn, learner.id, &messages, now).await?;
     let session_token = start_session(&txn, learner.id, now).await?;
     txn.commit().await.map_err(anyhow::Error::from)?;
     Ok(Joined {

@@ -6,6 +6,7 @@ use poem::{IntoResponse, Request, Response, handler};
 
 use super::i18n::{audience_label, format_moment};
 use super::i18n_account::account_ui;
+use super::i18n_push::{PushView, messages_ui};
 use super::pages::{chrome, html, render};
 use super::views::{MePage, NoticePage};
 use crate::domain::Lang;
@@ -15,6 +16,7 @@ use crate::http::auth;
 use crate::http::cookies::{SESSION_COOKIE, YEAR, set_cookie};
 use crate::http::error::{AppError, from_db};
 use crate::services::accounts::{self, ProfileChange};
+use crate::services::push::prefs;
 use crate::store::entity::consent;
 
 fn not_joined(state: &AppState, lang: Lang) -> Result<Response, AppError> {
@@ -32,7 +34,7 @@ async fn me_page(
     lang: Lang,
     learner_id: i64,
     csrf: &str,
-    saved: bool,
+    saved: Saved,
     error: Option<String>,
 ) -> Result<Option<String>, AppError> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -48,13 +50,17 @@ async fn me_page(
         .all(&state.db)
         .await
         .map_err(|e| from_db(e.into()))?;
+    let messages = prefs::get(state, learner_id).await.map_err(from_db)?;
     let a = account_ui(lang);
     let tz = chrono_tz::Asia::Shanghai;
     let page = MePage {
+        m: messages_ui(lang),
+        push: PushView::of(&messages),
+        messages_saved: saved == Saved::Messages,
         page: chrome(state, lang, a.me_title, "/me"),
         a,
         csrf: csrf.to_owned(),
-        saved,
+        saved: saved == Saved::Profile,
         error,
         nickname: account.learner.nickname.clone(),
         audience: account.audience().as_str().to_owned(),
@@ -95,6 +101,14 @@ async fn me_page(
     Ok(Some(render(&page)?))
 }
 
+/// Which form of /me was just saved.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Saved {
+    Nothing,
+    Profile,
+    Messages,
+}
+
 fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str, new: bool) -> Response {
     if new {
         response.headers_mut().append(
@@ -113,7 +127,7 @@ pub async fn me(state: Data<&AppState>, lang: Lang, req: &Request) -> Result<Res
         return not_joined(&state, lang);
     };
     let (csrf, new_csrf) = auth::csrf_token(req);
-    match me_page(&state, lang, learner_id, &csrf, false, None).await? {
+    match me_page(&state, lang, learner_id, &csrf, Saved::Nothing, None).await? {
         Some(page) => Ok(with_csrf_cookie(&state, html(page), &csrf, new_csrf)),
         None => not_joined(&state, lang),
     }
@@ -164,7 +178,12 @@ pub async fn me_update(
         .as_ref()
         .err()
         .map(|m| super::join::friendly_join_error(m, lang));
-    let page = me_page(&state, lang, learner_id, &csrf, result.is_ok(), error)
+    let saved = if result.is_ok() {
+        Saved::Profile
+    } else {
+        Saved::Nothing
+    };
+    let page = me_page(&state, lang, learner_id, &csrf, saved, error)
         .await?
         .ok_or(AppError::NotFound)?;
     let status = if result.is_ok() {
@@ -182,6 +201,55 @@ pub async fn me_update(
         );
     }
     Ok(response)
+}
+
+/// The lesson messages' form in /me: shift, preferred time, and stop (退订).
+#[handler]
+pub async fn me_messages(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let pick = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if !auth::csrf_ok(req, pick("csrf")) {
+        return Err(AppError::BadRequest(
+            "the form has expired; please reload the page".into(),
+        ));
+    }
+    let Some(learner_id) = auth::current_learner(&state, req).await.map_err(from_db)? else {
+        return not_joined(&state, lang);
+    };
+    let current = prefs::get(&state, learner_id).await.map_err(from_db)?;
+    let wanted = prefs::resolve(
+        &current,
+        pick("shift"),
+        Some(pick("preferred_time").unwrap_or_default()),
+        Some(pick("stop") == Some("yes")),
+    );
+    let csrf = pick("csrf").unwrap_or_default();
+    let (saved, error, status) = match wanted {
+        Ok(wanted) => {
+            prefs::set(&state.db, learner_id, &wanted, state.clock.now())
+                .await
+                .map_err(from_db)?;
+            (Saved::Messages, None, StatusCode::OK)
+        }
+        Err(invalid) => (
+            Saved::Nothing,
+            Some(invalid.message(lang).to_owned()),
+            StatusCode::BAD_REQUEST,
+        ),
+    };
+    let page = me_page(&state, lang, learner_id, csrf, saved, error)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(html(page).with_status(status).into_response())
 }
 
 #[handler]

@@ -1,4 +1,5 @@
-//! Interface strings of the background jobs page, in Chinese and English.
+//! Interface strings of the lesson messages (at joining and in /me) and of the background jobs
+//! page, in Chinese and English.
 
 use crate::domain::Lang;
 
@@ -63,5 +64,85 @@ pub fn jobs_ui(lang: Lang) -> &'static JobsUi {
     match lang {
         Lang::Zh => &ZH,
         Lang::En => &EN,
+    }
+}
+
+/// The lesson messages' settings, at joining and in /me.
+pub struct MessagesUi {
+    pub heading: &'static str,
+    pub intro: &'static str,
+    pub shift: &'static str,
+    pub day: &'static str,
+    pub night: &'static str,
+    pub rotating: &'static str,
+    pub preferred: &'static str,
+    pub preferred_hint: &'static str,
+    pub stop: &'static str,
+    pub stop_hint: &'static str,
+    pub on: &'static str,
+    pub stopped: &'static str,
+    pub save: &'static str,
+    pub saved: &'static str,
+    pub bad_time: &'static str,
+}
+
+static MESSAGES_ZH: MessagesUi = MessagesUi {
+    heading: "课程消息",
+    intro: "每周新课发布后，我们在您方便的时间发一条微信消息，每周最多两条。",
+    shift: "您的班次",
+    day: "白班（08:00–22:00 收消息）",
+    night: "夜班（16:00–20:00 收消息）",
+    rotating: "倒班（18:00–21:00 收消息）",
+    preferred: "想在几点收到（可不填）",
+    preferred_hint: "不填就在新课发布后、您可以收消息的第一时间发送。",
+    stop: "不再接收课程消息（退订）",
+    stop_hint: "也可以在公众号里回复“退订”。",
+    on: "正在接收",
+    stopped: "已停止",
+    save: "保存消息设置",
+    saved: "消息设置已保存。",
+    bad_time: "提醒时间要在所选班次可以收消息的时间内。",
+};
+
+static MESSAGES_EN: MessagesUi = MessagesUi {
+    heading: "Lesson messages",
+    intro: "When a new lesson comes out, we send one WeChat message at a time that suits you, never more than two a week.",
+    shift: "Your shift",
+    day: "Day shift (messages 08:00-22:00)",
+    night: "Night shift (messages 16:00-20:00)",
+    rotating: "Rotating shifts (messages 18:00-21:00)",
+    preferred: "Preferred time (optional)",
+    preferred_hint: "Left empty, the message comes at the first time you can get messages after the lesson is out.",
+    stop: "Stop lesson messages",
+    stop_hint: "You can also reply \"stop\" in the chat.",
+    on: "On",
+    stopped: "Stopped",
+    save: "Save message settings",
+    saved: "Message settings saved.",
+    bad_time: "Pick a time inside your shift's message hours.",
+};
+
+pub fn messages_ui(lang: Lang) -> &'static MessagesUi {
+    match lang {
+        Lang::Zh => &MESSAGES_ZH,
+        Lang::En => &MESSAGES_EN,
+    }
+}
+
+/// A learner's message settings as the forms show them.
+pub struct PushView {
+    pub shift: &'static str,
+    /// `HH:MM` or empty.
+    pub preferred: String,
+    pub stopped: bool,
+}
+
+impl PushView {
+    pub fn of(prefs: &crate::services::push::prefs::PushPrefs) -> PushView {
+        PushView {
+            shift: prefs.shift.as_str(),
+            preferred: prefs.preferred_text(),
+            stopped: prefs.muted,
+        }
     }
 }

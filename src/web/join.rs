@@ -6,6 +6,7 @@ use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 
 use super::i18n_account::account_ui;
+use super::i18n_push::{PushView, messages_ui};
 use super::pages::{chrome, html, render};
 use super::views::{JoinPage, NoticePage, RecoverPage};
 use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
@@ -15,6 +16,7 @@ use crate::http::cookies::{FLASH_COOKIE, SESSION_COOKIE, YEAR, set_cookie};
 use crate::http::error::{AppError, from_db};
 use crate::http::{auth, limits};
 use crate::services::enrollment::{self, CodeInfo, CodeStatus, JoinError, JoinRequest};
+use crate::services::push::prefs::PushPrefs;
 use crate::services::{accounts, lessons};
 
 /// Where a learner of `audience` should land: this week's lesson of their series.
@@ -92,6 +94,8 @@ fn join_form(
         bands: AGE_BANDS,
         children_consent_text: children_consent_text().get(lang).to_owned(),
         error,
+        m: messages_ui(lang),
+        push: PushView::of(&PushPrefs::default()),
     };
     render(&page)
 }
@@ -232,6 +236,8 @@ pub async fn join_submit(
         child_age_bands: bands,
         children_consent: form.children_consent.as_deref() == Some("yes"),
         device_hash: Some(auth::device_hash(&device)),
+        shift: pick("shift"),
+        preferred_time: pick("preferred_time"),
     };
     let joined = match enrollment::join(&state.db, &request, state.clock.now()).await {
         Ok(joined) => joined,
@@ -323,6 +329,10 @@ pub(crate) fn friendly_join_error(message: &str, lang: Lang) -> String {
             "孩子的年龄段选得不对。",
             "That children's age band is not one we know.",
         ),
+        "shift" | "preferred_time" => {
+            let m = |lang| messages_ui(lang).bad_time;
+            (m(Lang::Zh), m(Lang::En))
+        }
         _ => (
             "填写的内容有误，请检查后再提交。",
             "Something in the form is not right; please check it.",

@@ -102,6 +102,11 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             account::me_update.map_to_response().boxed(),
         ),
         (
+            Method::POST,
+            "/me/messages",
+            account::me_messages.map_to_response().boxed(),
+        ),
+        (
             Method::GET,
             "/me/export.json",
             account::me_export.map_to_response().boxed(),

@@ -3,6 +3,7 @@
 use askama::Template;
 
 use super::i18n::Ui;
+use super::i18n_push::{MessagesUi, PushView};
 use crate::domain::Lang;
 
 /// The frame around every page.
@@ -143,6 +144,8 @@ pub struct JoinPage {
     pub bands: [&'static str; 4],
     pub children_consent_text: String,
     pub error: Option<String>,
+    pub m: &'static MessagesUi,
+    pub push: PushView,
 }
 
 #[derive(Template)]
@@ -181,6 +184,9 @@ pub struct MePage {
     pub joined_at: String,
     pub recovery_code: String,
     pub consents: Vec<(String, String)>,
+    pub m: &'static MessagesUi,
+    pub push: PushView,
+    pub messages_saved: bool,
 }
 
 #[derive(Template)]

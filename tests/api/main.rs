@@ -15,6 +15,7 @@ mod ops;
 mod pages;
 mod progress;
 mod push;
+mod push_settings;
 mod retention;
 mod sample_content;
 mod staff;

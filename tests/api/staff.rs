@@ -88,7 +88,10 @@ fn access(method: &str, path: &str) -> Access {
         | ("GET" | "POST", "/staff/setup/:token") => Public,
         ("GET" | "POST", "/me")
         | ("GET", "/me/export.json" | "/s/:series/certificate")
-        | ("POST", "/me/delete" | "/s/:series/:lesson/done" | "/progress/beacon") => Learner,
+        | (
+            "POST",
+            "/me/delete" | "/me/messages" | "/s/:series/:lesson/done" | "/progress/beacon",
+        ) => Learner,
         ("POST", "/staff/logout")
         | ("GET" | "POST", "/staff/tokens")
         | ("POST", "/staff/tokens/:id/revoke") => AnyStaff,

@@ -66,6 +66,25 @@ pub fn parse(
     Ok((shift, preferred))
 }
 
+/// The settings after a change: absent fields stay, an empty preferred time clears it, and
+/// the result is checked as a whole (a kept time must suit a new shift).
+pub fn resolve(
+    current: &PushPrefs,
+    shift: Option<&str>,
+    preferred: Option<&str>,
+    stopped: Option<bool>,
+) -> Result<PushPrefs, Invalid> {
+    let shift_text = shift.unwrap_or(current.shift.as_str());
+    let kept = current.preferred_text();
+    let preferred_text = preferred.unwrap_or(&kept);
+    let (shift, preferred_time) = parse(Some(shift_text), Some(preferred_text))?;
+    Ok(PushPrefs {
+        shift,
+        preferred_time,
+        muted: stopped.unwrap_or(current.muted),
+    })
+}
+
 async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> anyhow::Result<u64> {
     Ok(db
         .execute_raw(Statement::from_sql_and_values(
