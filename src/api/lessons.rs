@@ -10,8 +10,9 @@ use poem_openapi::{Object, OpenApi, Tags};
 
 use super::problem::ApiError;
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
+use crate::domain::narration::Audio;
 use crate::domain::quiz::QuestionKind;
-use crate::domain::{LessonBody, Text};
+use crate::domain::{Lang, LessonBody, Text};
 use crate::http::AppState;
 use crate::http::error::from_db;
 use crate::services::lessons;
@@ -75,6 +76,27 @@ pub struct SeriesDetail {
     pub lessons: Vec<LessonSummary>,
 }
 
+/// A part read aloud: an MP3 (or M4A) per language; Mandarin whenever there is any audio.
+#[derive(Debug, Clone, Object)]
+pub struct AudioDto {
+    pub zh_url: Option<String>,
+    pub en_url: Option<String>,
+}
+
+/// An article read aloud, one recording per section (a section starts at each `##` heading).
+#[derive(Debug, Clone, Object)]
+pub struct ArticleAudioDto {
+    pub zh_urls: Vec<String>,
+    pub en_urls: Vec<String>,
+}
+
+fn audio_dto(audio: &Audio, media: &dyn Fn(&str) -> String) -> Option<AudioDto> {
+    (!audio.is_empty()).then(|| AudioDto {
+        zh_url: audio.zh.as_deref().map(media),
+        en_url: audio.en.as_deref().map(media),
+    })
+}
+
 #[derive(Debug, Clone, Object)]
 pub struct PanelDto {
     pub image_url: String,
@@ -82,6 +104,7 @@ pub struct PanelDto {
     pub height: u32,
     pub caption: LocalizedText,
     pub alt: LocalizedText,
+    pub audio: Option<AudioDto>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -107,6 +130,8 @@ pub struct QuestionDto {
     pub kind: String,
     pub prompt: LocalizedText,
     pub choices: Vec<ChoiceDto>,
+    /// The prompt and its choices read aloud.
+    pub audio: Option<AudioDto>,
 }
 
 /// A quiz without its answers: they are only revealed by checking.
@@ -127,7 +152,12 @@ pub struct LessonDetail {
     pub video: Option<VideoDto>,
     /// For articles: sanitised HTML.
     pub article_html: Option<LocalizedText>,
+    /// For articles with audio.
+    pub article_audio: Option<ArticleAudioDto>,
     pub quiz: Option<QuizDto>,
+    /// The lesson's one key message for the family at home.
+    pub family_message: LocalizedText,
+    pub family_audio: Option<AudioDto>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -345,6 +375,12 @@ fn lesson_detail(
         panels: None,
         video: None,
         article_html: None,
+        article_audio: None,
+        family_message: LocalizedText {
+            zh: content.family.or_summary(&lesson.summary, Lang::Zh),
+            en: content.family.or_summary(&lesson.summary, Lang::En),
+        },
+        family_audio: audio_dto(&content.family.audio, &media),
         quiz: content.quiz.as_ref().map(|quiz| QuizDto {
             pass_mark: quiz.pass_mark,
             questions: quiz
@@ -365,6 +401,7 @@ fn lesson_detail(
                             text: (&c.text).into(),
                         })
                         .collect(),
+                    audio: audio_dto(&q.audio, &media),
                 })
                 .collect(),
         }),
@@ -380,6 +417,7 @@ fn lesson_detail(
                         height: p.height,
                         caption: (&p.caption).into(),
                         alt: (&p.alt).into(),
+                        audio: audio_dto(&p.audio, &media),
                     })
                     .collect(),
             )
@@ -394,7 +432,13 @@ fn lesson_detail(
                 transcript: (&v.transcript).into(),
             })
         }
-        LessonBody::Article { html, .. } => detail.article_html = Some(html.into()),
+        LessonBody::Article { html, audio, .. } => {
+            detail.article_html = Some(html.into());
+            detail.article_audio = (!audio.is_empty()).then(|| ArticleAudioDto {
+                zh_urls: audio.zh.iter().map(|name| media(name)).collect(),
+                en_urls: audio.en.iter().map(|name| media(name)).collect(),
+            });
+        }
     }
     detail
 }

@@ -148,9 +148,23 @@ pub enum MigrateAction {
 #[derive(Debug, Subcommand)]
 pub enum ContentAction {
     /// Validate a content folder; prints every problem as `path: field: message`, exit 1 on any.
+    /// Parts without Mandarin audio are listed as MISSING audio too (exit 1 only with
+    /// `--require-audio`).
     Check {
         /// Defaults to HOMEWARD_CONTENT_DIR.
         dir: Option<PathBuf>,
+        /// Count a part without Mandarin audio as a problem.
+        #[arg(long)]
+        require_audio: bool,
+    },
+    /// Make the missing audio of every lesson offline (espeak-ng and lame), keeping each
+    /// lesson's audio under 300 KB; recordings already in place are never replaced.
+    Narrate {
+        /// Defaults to HOMEWARD_CONTENT_DIR.
+        dir: Option<PathBuf>,
+        /// Make English audio too (Mandarin is always made).
+        #[arg(long)]
+        english: bool,
     },
     /// Validate, then import a content folder into the database (idempotent).
     Import {
@@ -170,10 +184,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Worker => worker(settings).await.map(|_| 0),
         Command::Migrate { action } => migrate(settings, action).await.map(|_| 0),
         Command::Content {
-            action: ContentAction::Check { dir },
+            action: ContentAction::Check { dir, require_audio },
         } => {
             let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
-            Ok(check(&dir))
+            Ok(check(&dir, require_audio))
+        }
+        Command::Content {
+            action: ContentAction::Narrate { dir, english },
+        } => {
+            let dir = dir.unwrap_or_else(|| settings.content_dir.clone());
+            narrate(&dir, english)
         }
         Command::Content {
             action: ContentAction::Import { dir },
@@ -297,14 +317,30 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
     Ok(())
 }
 
-fn check(dir: &std::path::Path) -> i32 {
+fn check(dir: &std::path::Path, require_audio: bool) -> i32 {
     match content::load_dir(dir) {
         Ok(series) => {
             let lessons: usize = series.iter().map(|s| s.lessons.len()).sum();
+            let missing = content::narrate::missing_audio(dir, &series);
+            for problem in &missing {
+                println!("{problem}");
+            }
+            if require_audio && !missing.is_empty() {
+                eprintln!("{} part(s) without Mandarin audio", missing.len());
+                return 1;
+            }
             println!(
-                "ok: {} series, {lessons} lessons in {}",
+                "ok: {} series, {lessons} lessons in {}{}",
                 series.len(),
-                dir.display()
+                dir.display(),
+                if missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} part(s) without audio (run `homeward content narrate`)",
+                        missing.len()
+                    )
+                }
             );
             0
         }
@@ -316,6 +352,39 @@ fn check(dir: &std::path::Path) -> i32 {
             1
         }
     }
+}
+
+fn narrate(dir: &std::path::Path, english: bool) -> anyhow::Result<i32> {
+    let summary = content::narrate::narrate_dir(dir, english, |lesson| {
+        let made = match lesson.encoding {
+            Some(encoding) => format!(
+                "{} made at {} kbps{}",
+                lesson.made,
+                encoding.kbps,
+                if encoding.average { " (average)" } else { "" }
+            ),
+            None => "nothing to make".to_owned(),
+        };
+        let kept = if lesson.adopted > 0 {
+            format!(", {} recording(s) in place named", lesson.adopted)
+        } else {
+            String::new()
+        };
+        println!(
+            "{}: {made}{kept}; audio {} KB",
+            lesson.name,
+            lesson.audio_bytes.div_ceil(1024)
+        );
+    })?;
+    for problem in &summary.problems {
+        println!("{problem}");
+    }
+    let made: usize = summary.lessons.iter().map(|l| l.made).sum();
+    println!(
+        "narrated {} lessons: {made} recording(s) made",
+        summary.lessons.len()
+    );
+    Ok(if summary.problems.is_empty() { 0 } else { 1 })
 }
 
 async fn import(settings: Settings, dir: &std::path::Path) -> anyhow::Result<i32> {

@@ -20,6 +20,8 @@ pub enum MediaRole {
     Video,
     Captions,
     Markdown,
+    /// Narration: MP3, or AAC in an MP4 (.m4a), as a phone records it.
+    Audio,
 }
 
 impl MediaRole {
@@ -29,6 +31,7 @@ impl MediaRole {
             MediaRole::Video => 20 * 1024 * 1024,
             MediaRole::Captions => 100 * 1024,
             MediaRole::Markdown => 64 * 1024,
+            MediaRole::Audio => crate::domain::narration::LESSON_AUDIO_BUDGET,
         }
     }
 }
@@ -62,7 +65,7 @@ pub fn read_media(lesson_dir: &Path, name: &str, role: MediaRole) -> Result<Medi
     check_media(name, bytes, role)
 }
 
-fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     let plain_name = !name.is_empty()
         && !name.starts_with('.')
         && name
@@ -93,6 +96,8 @@ pub fn check_media(name: &str, bytes: Vec<u8>, role: MediaRole) -> Result<MediaF
         (MediaRole::Video, "mp4") => "video/mp4",
         (MediaRole::Captions, "vtt") => "text/vtt; charset=utf-8",
         (MediaRole::Markdown, "md") => "text/markdown; charset=utf-8",
+        (MediaRole::Audio, "mp3") => "audio/mpeg",
+        (MediaRole::Audio, "m4a") => "audio/mp4",
         _ => {
             return Err(format!(
                 "'{name}' has a file type not allowed here ({role:?})"
@@ -127,7 +132,12 @@ fn looks_like(content_type: &str, bytes: &[u8]) -> bool {
         "image/jpeg" => bytes.starts_with(&[0xff, 0xd8, 0xff]),
         "image/webp" => bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
         "image/svg+xml" => std::str::from_utf8(bytes).is_ok_and(|s| s.contains("<svg")),
-        "video/mp4" => bytes.len() > 12 && &bytes[4..8] == b"ftyp",
+        "video/mp4" | "audio/mp4" => bytes.len() > 12 && &bytes[4..8] == b"ftyp",
+        // An ID3 tag, or straight into an MPEG audio frame (11 sync bits).
+        "audio/mpeg" => {
+            bytes.starts_with(b"ID3")
+                || (bytes.len() > 4 && bytes[0] == 0xff && bytes[1] & 0xe0 == 0xe0)
+        }
         "text/vtt; charset=utf-8" => {
             std::str::from_utf8(bytes).is_ok() && text_start().starts_with("WEBVTT")
         }

@@ -1,9 +1,10 @@
-//! Reads `content/` into domain types and validates it, reporting every problem at once.
-//! (Importing it into the database and exporting it back are `services::import` and
+//! Reads `content/` into domain types and validates it, reporting every problem at once; and
+//! makes missing narration (`narrate`). (Importing it into the database and exporting it back are `services::import` and
 //! `services::export`.)
 
 pub mod files;
 pub mod markdown;
+pub mod narrate;
 mod raw;
 
 use std::fmt;
@@ -82,9 +83,21 @@ pub struct LoadedLesson {
     pub source_hash: String,
 }
 
+/// How strictly to load.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadOptions {
+    /// Audio files named in `lesson.toml` may be absent (they are what `content narrate` makes).
+    pub audio_may_be_missing: bool,
+}
+
 /// Loads and validates every series under `dir`. Any problem anywhere fails the whole load, and
 /// all problems found are returned together.
 pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSeries>, Vec<Problem>> {
+    load_dir_with(dir, LoadOptions::default())
+}
+
+/// `load_dir` with options.
+pub fn load_dir_with(dir: &Path, options: LoadOptions) -> Result<Vec<LoadedSeries>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut series = Vec::new();
     let entries = match files::sorted_subdirs(dir) {
@@ -98,7 +111,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSeries>, Vec<Problem>> {
         }
     };
     for series_dir in entries {
-        if let Some(loaded) = raw::load_series(&series_dir, &mut problems) {
+        if let Some(loaded) = raw::load_series(&series_dir, options, &mut problems) {
             series.push(loaded);
         }
     }

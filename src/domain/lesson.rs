@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::narration::{ArticleAudio, Audio};
 use super::quiz::Quiz;
 use super::text::Text;
 
@@ -92,6 +93,9 @@ pub struct Panel {
     pub height: u32,
     pub caption: Text,
     pub alt: Text,
+    /// The caption read aloud.
+    #[serde(default, skip_serializing_if = "Audio::is_empty")]
+    pub audio: Audio,
 }
 
 /// A video with its poster, captions and transcript; file fields name media files of the lesson.
@@ -117,6 +121,9 @@ pub enum LessonBody {
         html: Text,
         #[serde(default)]
         markdown: Text,
+        /// Each section read aloud.
+        #[serde(default, skip_serializing_if = "ArticleAudio::is_empty")]
+        audio: ArticleAudio,
     },
 }
 
@@ -130,9 +137,44 @@ impl LessonBody {
     }
 }
 
+/// The one thing a lesson wants the family at home (often the grandparents raising the child)
+/// to know: printed on its family card, in huge type on its family page, and read aloud there.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FamilyMessage {
+    #[serde(default)]
+    pub text: Text,
+    #[serde(default, skip_serializing_if = "Audio::is_empty")]
+    pub audio: Audio,
+}
+
+impl FamilyMessage {
+    /// Printed in very large type on a 750 px card: at most this many characters.
+    pub fn max_chars(lang: super::Lang) -> usize {
+        match lang {
+            super::Lang::Zh => 60,
+            super::Lang::En => 180,
+        }
+    }
+
+    /// The message in `lang`, or for a lesson without one, the start of its summary.
+    pub fn or_summary(&self, summary: &Text, lang: super::Lang) -> String {
+        match self.text.get(lang).trim() {
+            "" => summary
+                .get(lang)
+                .chars()
+                .take(Self::max_chars(lang))
+                .collect(),
+            text => text.to_owned(),
+        }
+    }
+}
+
 /// A lesson's full content, as the loader builds it and the store keeps it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LessonContent {
     pub body: LessonBody,
     pub quiz: Option<Quiz>,
+    /// Empty only for lessons made before it existed; pages then use the summary.
+    #[serde(default)]
+    pub family: FamilyMessage,
 }

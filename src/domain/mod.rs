@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod learner;
 pub mod lesson;
+pub mod narration;
 pub mod progress;
 pub mod push;
 pub mod quiz;

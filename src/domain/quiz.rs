@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::narration::Audio;
 use super::text::Text;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,9 @@ pub struct Question {
     pub choices: Vec<Choice>,
     pub answer: Vec<String>,
     pub explanation: Text,
+    /// The prompt and its choices read aloud.
+    #[serde(default, skip_serializing_if = "Audio::is_empty")]
+    pub audio: Audio,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -137,6 +141,7 @@ mod tests {
                     choices: vec![choice("a"), choice("b")],
                     answer: vec!["b".into()],
                     explanation: Text::new("因为", "because"),
+                    audio: Audio::default(),
                 },
                 Question {
                     id: "q2".into(),
@@ -145,6 +150,7 @@ mod tests {
                     choices: vec![choice("a"), choice("b"), choice("c")],
                     answer: vec!["a".into(), "c".into()],
                     explanation: Text::new("因为", "because"),
+                    audio: Audio::default(),
                 },
             ],
         }

@@ -9,7 +9,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use serde::Serialize;
 
 use crate::domain::Text;
-use crate::domain::lesson::LessonBody;
+use crate::domain::lesson::{FamilyMessage, LessonBody};
+use crate::domain::narration::{ArticleAudio, Audio};
 use crate::domain::quiz::{QuestionKind, Quiz};
 use crate::store::entity::{lesson, media, series};
 
@@ -32,6 +33,8 @@ struct PanelFile {
     height: u32,
     caption: Text,
     alt: Text,
+    #[serde(skip_serializing_if = "Audio::is_empty")]
+    audio: Audio,
 }
 
 #[derive(Serialize)]
@@ -58,6 +61,16 @@ struct QuestionFile {
     answer: Vec<String>,
     explanation: Text,
     choices: Vec<ChoiceFile>,
+    #[serde(skip_serializing_if = "Audio::is_empty")]
+    audio: Audio,
+}
+
+#[derive(Serialize)]
+struct ArticleFile {
+    zh: &'static str,
+    en: &'static str,
+    #[serde(skip_serializing_if = "ArticleAudio::is_empty")]
+    audio: ArticleAudio,
 }
 
 #[derive(Serialize)]
@@ -80,9 +93,18 @@ struct LessonFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     video: Option<VideoFile>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    article: Option<Text>,
+    article: Option<ArticleFile>,
     #[serde(skip_serializing_if = "Option::is_none")]
     quiz: Option<QuizFile>,
+    family_message: FamilyMessageFile,
+}
+
+#[derive(Serialize)]
+struct FamilyMessageFile {
+    zh: String,
+    en: String,
+    #[serde(skip_serializing_if = "Audio::is_empty")]
+    audio: Audio,
 }
 
 fn date(d: chrono::NaiveDate) -> toml::value::Datetime {
@@ -125,6 +147,7 @@ fn quiz_file(quiz: &Quiz) -> QuizFile {
                 prompt: q.prompt.clone(),
                 answer: q.answer.clone(),
                 explanation: q.explanation.clone(),
+                audio: q.audio.clone(),
                 choices: q
                     .choices
                     .iter()
@@ -189,6 +212,16 @@ pub async fn export_all(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<u
                 video: None,
                 article: None,
                 quiz: quiz.as_ref().map(quiz_file),
+                family_message: {
+                    let family: FamilyMessage = serde_json::from_str(&l.family_json)?;
+                    // A lesson made before the family message existed gets its summary.
+                    let summary = Text::new(&l.summary_zh, &l.summary_en);
+                    FamilyMessageFile {
+                        zh: family.or_summary(&summary, crate::domain::Lang::Zh),
+                        en: family.or_summary(&summary, crate::domain::Lang::En),
+                        audio: family.audio,
+                    }
+                },
             };
             match body {
                 LessonBody::Comic { panels } => {
@@ -200,6 +233,7 @@ pub async fn export_all(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<u
                             height: p.height,
                             caption: p.caption,
                             alt: p.alt,
+                            audio: p.audio,
                         })
                         .collect();
                 }
@@ -212,10 +246,16 @@ pub async fn export_all(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<u
                         transcript: v.transcript,
                     });
                 }
-                LessonBody::Article { markdown, .. } => {
+                LessonBody::Article {
+                    markdown, audio, ..
+                } => {
                     std::fs::write(lesson_dir.join("article.zh.md"), &markdown.zh)?;
                     std::fs::write(lesson_dir.join("article.en.md"), &markdown.en)?;
-                    file.article = Some(Text::new("article.zh.md", "article.en.md"));
+                    file.article = Some(ArticleFile {
+                        zh: "article.zh.md",
+                        en: "article.en.md",
+                        audio,
+                    });
                 }
             }
             std::fs::write(lesson_dir.join("lesson.toml"), toml::to_string(&file)?)?;

@@ -8,9 +8,11 @@ use sea_orm::{ConnectionTrait, Statement, Value};
 use serde_json::json;
 
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
+use crate::domain::lesson::FamilyMessage;
 use crate::domain::lesson::LessonContent;
+use crate::domain::narration::{LESSON_AUDIO_BUDGET, audio_files};
 use crate::domain::schedule::{Cadence, local_to_utc, weekday_str};
-use crate::domain::{LessonBody, LessonStatus};
+use crate::domain::{Lang, LessonBody, LessonStatus, Text};
 use crate::services::Context;
 use crate::services::lessons;
 use crate::services::staff::{Staff, audit};
@@ -312,6 +314,14 @@ pub fn text_fields(lesson: &LessonEntry, content: &LessonContent) -> Vec<(String
     };
     both("title", "title", &lesson.title);
     both("summary", "summary", &lesson.summary);
+    both(
+        "family_message",
+        "family message",
+        &Text::new(
+            content.family.or_summary(&lesson.summary, Lang::Zh),
+            content.family.or_summary(&lesson.summary, Lang::En),
+        ),
+    );
     match &content.body {
         LessonBody::Comic { panels } => {
             for (i, panel) in panels.iter().enumerate() {
@@ -381,6 +391,22 @@ pub async fn update_texts(
     let (mut title, mut summary) = (lesson.title.clone(), lesson.summary.clone());
     set(&mut title, "title")?;
     set(&mut summary, "summary")?;
+    if content.family.text.missing().len() == 2 {
+        content.family.text = Text::new(
+            content.family.or_summary(&lesson.summary, Lang::Zh),
+            content.family.or_summary(&lesson.summary, Lang::En),
+        );
+    }
+    set(&mut content.family.text, "family_message")?;
+    for lang in Lang::ALL {
+        let max = FamilyMessage::max_chars(lang);
+        if content.family.text.get(lang).chars().count() > max {
+            return Err(format!(
+                "family_message.{}: at most {max} characters, so that it fits the family card",
+                lang.code()
+            ));
+        }
+    }
     match &mut content.body {
         LessonBody::Comic { panels } => {
             for (i, panel) in panels.iter_mut().enumerate() {
@@ -408,11 +434,12 @@ pub async fn update_texts(
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?;
+        let family = serde_json::to_string(&content.family)?;
         exec(
             state,
             "UPDATE lesson SET title_zh = $1, title_en = $2, summary_zh = $3, summary_en = $4, body_json = $5, quiz_json = $6, \
-             studio_edited_at = $7, updated_at = $7 WHERE id = $8",
-            vec![title.zh.clone().into(), title.en.clone().into(), summary.zh.clone().into(), summary.en.clone().into(), body.into(), quiz.into(), now.into(), lesson.id.into()],
+             family_json = $9, studio_edited_at = $7, updated_at = $7 WHERE id = $8",
+            vec![title.zh.clone().into(), title.en.clone().into(), summary.zh.clone().into(), summary.en.clone().into(), body.into(), quiz.into(), now.into(), lesson.id.into(), family.into()],
         )
         .await?;
         audit(
@@ -448,7 +475,9 @@ pub async fn replace_media(
     bytes: Vec<u8>,
 ) -> Result<(), String> {
     use crate::content::files::{MediaRole, check_media};
+    let is_audio = audio_files(content).contains(&name);
     let role = match &content.body {
+        _ if is_audio => MediaRole::Audio,
         LessonBody::Comic { panels } if panels.iter().any(|p| p.image == name) => MediaRole::Image,
         LessonBody::Video(v) if v.poster == name => MediaRole::Image,
         LessonBody::Video(v) if v.file == name => MediaRole::Video,
@@ -458,6 +487,22 @@ pub async fn replace_media(
         _ => return Err(format!("'{name}' is not a media file of this lesson")),
     };
     let file = check_media(name, bytes, role)?;
+    if is_audio {
+        let others: u64 = lesson
+            .media
+            .iter()
+            .filter(|m| m.name != name && m.content_type.starts_with("audio/"))
+            .map(|m| m.size)
+            .sum();
+        let total = others as usize + file.bytes.len();
+        if total > LESSON_AUDIO_BUDGET {
+            return Err(format!(
+                "the lesson's audio would add up to {} KB; the limit is {} KB",
+                total / 1024,
+                LESSON_AUDIO_BUDGET / 1024
+            ));
+        }
+    }
     let now = state.clock.now();
     let old = lesson.media(name).map(|m| m.sha256.clone());
     let write = async {

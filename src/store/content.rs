@@ -109,7 +109,8 @@ pub async fn lesson_content(
         .as_deref()
         .map(serde_json::from_str)
         .transpose()?;
-    Ok(Some(LessonContent { body, quiz }))
+    let family = serde_json::from_str(&row.family_json)?;
+    Ok(Some(LessonContent { body, quiz, family }))
 }
 
 pub async fn media_bytes(
@@ -287,6 +288,7 @@ pub async fn import_series(
                 .as_ref()
                 .map(serde_json::to_string)
                 .transpose()?),
+            family_json: Set(serde_json::to_string(&lesson.content.family)?),
             content_hash: Set(hash),
             updated_at: Set(now),
             ..Default::default()

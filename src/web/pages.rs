@@ -7,6 +7,7 @@ use poem::{IntoResponse, Response, handler};
 use serde::Deserialize;
 
 use super::i18n::{audience_label, format_moment, kind_label, ui};
+use super::narration::{NarrationView, PartKind, article_sections, narration};
 use super::views::*;
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::domain::quiz::Answers;
@@ -244,6 +245,7 @@ pub(crate) fn lesson_view(
                     caption: p.caption.get(lang).to_owned(),
                     alt: p.alt.get(lang).to_owned(),
                     eager: i == 0,
+                    audio: narration(&p.audio, lang, PartKind::Panel, &media),
                 })
                 .collect(),
         ),
@@ -259,7 +261,25 @@ pub(crate) fn lesson_view(
                 video.duration_seconds % 60
             ),
         }),
-        LessonBody::Article { html, .. } => BodyView::Article(html.get(lang).to_owned()),
+        LessonBody::Article {
+            html,
+            markdown,
+            audio,
+        } => BodyView::Article(article_sections(
+            html.get(lang),
+            markdown.get(lang),
+            audio,
+            lang,
+            &media,
+        )),
+    };
+    let listen = {
+        let parts: Vec<Option<&NarrationView>> = match &body {
+            BodyView::Comic(panels) => panels.iter().map(|p| p.audio.as_ref()).collect(),
+            BodyView::Article(sections) => sections.iter().map(|s| s.audio.as_ref()).collect(),
+            BodyView::Video(_) => Vec::new(),
+        };
+        super::narration::listen(&parts, lang)
     };
     let quiz = content.quiz.as_ref().map(|quiz| {
         quiz.questions
@@ -268,6 +288,7 @@ pub(crate) fn lesson_view(
                 field: format!("q.{}", q.id),
                 prompt: q.prompt.get(lang).to_owned(),
                 multiple: q.kind == crate::domain::quiz::QuestionKind::Multiple,
+                audio: narration(&q.audio, lang, PartKind::Question, &media),
                 choices: q
                     .choices
                     .iter()
@@ -293,6 +314,7 @@ pub(crate) fn lesson_view(
         body,
         quiz,
         quiz_action: format!("{base}/quiz"),
+        listen,
     }
 }
 

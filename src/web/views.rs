@@ -4,6 +4,7 @@ use askama::Template;
 
 use super::i18n::Ui;
 use super::i18n_push::{MessagesUi, PushView};
+use super::narration::{ListenView, NarrationView, SectionView};
 use crate::domain::Lang;
 
 /// The frame around every page.
@@ -59,6 +60,7 @@ pub struct PanelView {
     pub caption: String,
     pub alt: String,
     pub eager: bool,
+    pub audio: Option<NarrationView>,
 }
 
 pub struct VideoView {
@@ -74,7 +76,7 @@ pub enum BodyView {
     Comic(Vec<PanelView>),
     Video(VideoView),
     /// Sanitised at import (pulldown-cmark + ammonia); never raw editor HTML.
-    Article(String),
+    Article(Vec<SectionView>),
 }
 
 pub struct ChoiceView {
@@ -87,6 +89,7 @@ pub struct QuestionView {
     pub prompt: String,
     pub multiple: bool,
     pub choices: Vec<ChoiceView>,
+    pub audio: Option<NarrationView>,
 }
 
 #[derive(Template)]
@@ -105,6 +108,8 @@ pub struct LessonPage {
     pub body: BodyView,
     pub quiz: Option<Vec<QuestionView>>,
     pub quiz_action: String,
+    /// The button that plays the lesson part by part, when it has audio.
+    pub listen: Option<ListenView>,
 }
 
 pub struct ResultView {

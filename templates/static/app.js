@@ -97,3 +97,64 @@
   window.addEventListener("pagehide", beacon);
   flush();
 })();
+
+/* Listening: each part's recording gets a large play button (without this script the page keeps
+   plain <audio controls preload="none">); "listen" plays the lesson part by part, scrolling to
+   each. Nothing is fetched until play is pressed. */
+(function () {
+  "use strict";
+  var parts = Array.prototype.slice.call(document.querySelectorAll(".narration"));
+  if (!parts.length) return;
+  var all = document.getElementById("listen-all");
+  var inOrder = parts.filter(function (p) { return p.getAttribute("data-sequence") === "body"; });
+  var playingAll = false;
+
+  function audioOf(part) { return part.querySelector("audio"); }
+  function label(button, playing) {
+    button.textContent = button.getAttribute(playing ? "data-pause" : "data-play");
+    button.setAttribute("aria-pressed", playing ? "true" : "false");
+  }
+  function stopAll() { playingAll = false; if (all) label(all, false); }
+  function play(part, scroll) {
+    parts.forEach(function (other) { if (other !== part) audioOf(other).pause(); });
+    if (scroll) {
+      var holder = part.parentNode && part.parentNode.nodeName !== "MAIN" ? part.parentNode : part;
+      holder.scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+    var started = audioOf(part).play();
+    if (started && started.catch) started.catch(stopAll);
+  }
+
+  parts.forEach(function (part) {
+    var audio = audioOf(part), button = part.querySelector("button.play");
+    audio.removeAttribute("controls");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      stopAll();
+      if (audio.paused) play(part, false); else audio.pause();
+    });
+    audio.addEventListener("play", function () { label(button, true); });
+    audio.addEventListener("pause", function () { label(button, false); });
+    audio.addEventListener("error", function () { label(button, false); stopAll(); });
+    audio.addEventListener("ended", function () {
+      label(button, false);
+      if (!playingAll) return;
+      var next = inOrder[inOrder.indexOf(part) + 1];
+      if (next) play(next, true); else stopAll();
+    });
+  });
+
+  if (all && inOrder.length) {
+    all.hidden = false;
+    all.addEventListener("click", function () {
+      if (playingAll) {
+        stopAll();
+        parts.forEach(function (p) { audioOf(p).pause(); });
+        return;
+      }
+      playingAll = true;
+      label(all, true);
+      play(inOrder[0], true);
+    });
+  }
+})();

@@ -10,6 +10,7 @@ mod import;
 mod jobs;
 mod layering;
 mod migrations;
+mod narration;
 mod openapi;
 mod ops;
 mod pages;

@@ -14,6 +14,7 @@
 //! printed poster are written to `target/screenshots/`.
 
 mod driver;
+mod listening;
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -77,6 +77,10 @@ en = "{title_en}"
 [summary]
 zh = "简介"
 en = "Summary of {title_en}"
+
+[family_message]
+zh = "第{week}课要告诉家里人的话。"
+en = "What lesson {week} tells the family at home."
 "#
     )
 }
@@ -192,5 +196,63 @@ pub fn standard() -> tempfile::TempDir {
     video(root, "family", "second-video", 2, "published");
     article(root, "family", "third-article", 3, "published");
     article(root, "family", "fourth-draft", 4, "draft");
+    dir
+}
+
+/// A real MP3 (a panel of the sample content read aloud), so that a browser can play it.
+pub fn mp3() -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("content/parents/video-calls/panel-1.zh.mp3"),
+    )
+    .expect("the sample content's narration")
+}
+
+/// A comic like `comic`, with every part read aloud: Mandarin for the family message, the
+/// panels and the questions, English for the first panel too.
+pub fn narrated_comic(root: &Path, series: &str, slug: &str, week: u32, status: &str) {
+    comic(root, series, slug, week, status);
+    let dir = format!("{series}/{slug}");
+    let path = root.join(&dir).join("lesson.toml");
+    let toml = std::fs::read_to_string(&path).unwrap();
+    let toml = toml
+        .replace(
+            &format!("What lesson {week} tells the family at home.\"\n"),
+            &format!(
+                "What lesson {week} tells the family at home.\"\naudio = {{ zh = \"family.zh.mp3\" }}\n"
+            ),
+        )
+        .replace(
+            "alt = { zh = \"一个圆\", en = \"A circle\" }\n",
+            "alt = { zh = \"一个圆\", en = \"A circle\" }\naudio = { zh = \"p1.zh.mp3\", en = \"p1.en.mp3\" }\n",
+        )
+        .replace(
+            "alt = { zh = \"一张图\", en = \"A picture\" }\n",
+            "alt = { zh = \"一张图\", en = \"A picture\" }\naudio = { zh = \"p2.zh.mp3\" }\n",
+        )
+        .replace(
+            "  { id = \"b\", zh = \"乙\", en = \"B\" },\n]\n",
+            "  { id = \"b\", zh = \"乙\", en = \"B\" },\n]\naudio = { zh = \"q1.zh.mp3\" }\n",
+        )
+        .replace(
+            "  { id = \"c\", zh = \"丙\", en = \"C\" },\n]\n",
+            "  { id = \"c\", zh = \"丙\", en = \"C\" },\n]\naudio = { zh = \"q2.zh.mp3\" }\n",
+        );
+    std::fs::write(&path, toml).unwrap();
+    for name in ["family", "p1", "p2", "q1", "q2"] {
+        write(root, &format!("{dir}/{name}.zh.mp3"), mp3());
+    }
+    write(root, &format!("{dir}/p1.en.mp3"), mp3());
+}
+
+/// The standard fixture plus a series `heard` (the same cadence) whose first lesson is the
+/// same comic as `family/first-comic`, read aloud.
+pub fn with_narrated_series() -> tempfile::TempDir {
+    let dir = standard();
+    write(
+        dir.path(),
+        "heard/series.toml",
+        series_toml("Asia/Shanghai", "2030-01-07", "mon", "20:00"),
+    );
+    narrated_comic(dir.path(), "heard", "first-comic", 1, "published");
     dir
 }

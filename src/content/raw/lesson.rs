@@ -1,5 +1,8 @@
 //! One `lesson.toml`: its fields, body (panels, video or article), media and release time.
 
+use super::media::LessonMedia;
+use crate::domain::lesson::FamilyMessage;
+
 use super::quiz::check_quiz;
 use super::*;
 use crate::content::markdown::render_markdown;
@@ -9,6 +12,7 @@ use crate::content::markdown::render_markdown;
 pub(super) fn load_lesson(
     dir: &Path,
     timezone: Option<chrono_tz::Tz>,
+    options: LoadOptions,
     weeks: &mut HashMap<u32, String>,
     problems: &mut Vec<Problem>,
 ) -> Option<LoadedLesson> {
@@ -21,7 +25,7 @@ pub(super) fn load_lesson(
     let slug = folder_slug(dir, &mut report);
     let (raw, bytes) = parsed?;
     let before = report.count();
-    let mut media: Vec<MediaFile> = Vec::new();
+    let mut media = LessonMedia::new(dir, options.audio_may_be_missing);
     let mut hasher = Sha256::new();
     hasher.update(&bytes);
 
@@ -71,16 +75,6 @@ pub(super) fn load_lesson(
     report.text("title", &raw.title);
     report.text("summary", &raw.summary);
 
-    let mut add_media = |report: &mut Report<'_>, field: &str, name: &str, role: MediaRole| {
-        if media.iter().any(|m| m.name == name) {
-            return;
-        }
-        match files::read_media(dir, name, role) {
-            Ok(file) => media.push(file),
-            Err(message) => report.add(field, message),
-        }
-    };
-
     let kind = match raw.kind.as_deref() {
         None => {
             report.add("kind", "is required: comic, video or article");
@@ -118,7 +112,7 @@ pub(super) fn load_lesson(
             let mut panels = Vec::new();
             for (i, panel) in raw.panels.into_iter().enumerate() {
                 let field = format!("panels[{}]", i + 1);
-                add_media(
+                media.add(
                     &mut report,
                     &format!("{field}.image"),
                     &panel.image,
@@ -126,12 +120,14 @@ pub(super) fn load_lesson(
                 );
                 report.text(&format!("{field}.caption"), &panel.caption);
                 report.text(&format!("{field}.alt"), &panel.alt);
+                let audio = media.audio(&mut report, &format!("{field}.audio"), panel.audio);
                 panels.push(Panel {
                     image: panel.image,
                     width: panel.width.unwrap_or(750),
                     height: panel.height.unwrap_or(600),
                     caption: panel.caption,
                     alt: panel.alt,
+                    audio,
                 });
             }
             Some(LessonBody::Comic { panels })
@@ -155,14 +151,14 @@ pub(super) fn load_lesson(
                     None
                 }
                 Some(video) => {
-                    add_media(&mut report, "video.file", &video.file, MediaRole::Video);
-                    add_media(&mut report, "video.poster", &video.poster, MediaRole::Image);
+                    media.add(&mut report, "video.file", &video.file, MediaRole::Video);
+                    media.add(&mut report, "video.poster", &video.poster, MediaRole::Image);
                     report.text("video.captions", &video.captions);
                     report.text("video.transcript", &video.transcript);
                     for lang in crate::domain::Lang::ALL {
                         let name = video.captions.get(lang);
                         if !name.trim().is_empty() {
-                            add_media(
+                            media.add(
                                 &mut report,
                                 &format!("video.captions.{}", lang.code()),
                                 name,
@@ -201,7 +197,8 @@ pub(super) fn load_lesson(
                     report.add("article", "an article lesson needs an [article] table naming zh and en Markdown files");
                     None
                 }
-                Some(files_by_lang) => {
+                Some(article) => {
+                    let files_by_lang = Text::new(article.zh, article.en);
                     report.text("article", &files_by_lang);
                     let mut html = Text::default();
                     let mut markdown = Text::default();
@@ -229,12 +226,45 @@ pub(super) fn load_lesson(
                             Err(message) => report.add(format!("article.{}", lang.code()), message),
                         }
                     }
-                    Some(LessonBody::Article { html, markdown })
+                    let audio = media.article_audio(&mut report, article.audio, &markdown);
+                    Some(LessonBody::Article {
+                        html,
+                        markdown,
+                        audio,
+                    })
                 }
             }
         }
     };
-    let quiz = raw.quiz.map(|quiz| check_quiz(quiz, &mut report));
+    let quiz = raw
+        .quiz
+        .map(|quiz| check_quiz(quiz, &mut report, &mut media));
+    let family = match raw.family_message {
+        None => {
+            report.add(
+                "family_message",
+                "is required: the lesson's one key message for the family at home, as a [family_message] table with zh and en",
+            );
+            FamilyMessage::default()
+        }
+        Some(family) => {
+            let text = Text::new(family.zh, family.en);
+            report.text("family_message", &text);
+            for lang in crate::domain::Lang::ALL {
+                let max = FamilyMessage::max_chars(lang);
+                if text.get(lang).chars().count() > max {
+                    report.add(
+                        format!("family_message.{}", lang.code()),
+                        format!("at most {max} characters, so that it fits the family card in large type"),
+                    );
+                }
+            }
+            let audio = media.audio(&mut report, "family_message.audio", family.audio);
+            FamilyMessage { text, audio }
+        }
+    };
+    media.check_audio_budget(&mut report);
+    let mut media = media.files;
 
     let lesson_ok = report.count() == before;
     let (slug, week, status, body) = (slug?, week?, status?, body?);
@@ -256,6 +286,7 @@ pub(super) fn load_lesson(
         content: LessonContent {
             body,
             quiz: quiz.flatten(),
+            family,
         },
         media,
         source_hash: hex::encode(hasher.finalize()),

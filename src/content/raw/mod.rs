@@ -2,6 +2,7 @@
 //! lesson in `lesson`, its quiz in `quiz`.
 
 mod lesson;
+mod media;
 mod quiz;
 
 use lesson::load_lesson;
@@ -14,7 +15,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::files::{self, MediaFile, MediaRole};
-use super::{FirstRelease, LoadedLesson, LoadedSeries, Problem, ReleaseOverride};
+use super::{FirstRelease, LoadOptions, LoadedLesson, LoadedSeries, Problem, ReleaseOverride};
 use crate::domain::lesson::{LessonContent, Panel, Video};
 use crate::domain::quiz::{Choice, Question, QuestionKind, Quiz};
 use crate::domain::schedule::parse_weekday;
@@ -50,8 +51,32 @@ struct RawLesson {
     #[serde(default)]
     panels: Vec<RawPanel>,
     video: Option<RawVideo>,
-    article: Option<Text>,
+    article: Option<RawArticle>,
     quiz: Option<RawQuiz>,
+    family_message: Option<RawFamilyMessage>,
+}
+
+/// `[family_message]`: the lesson's key message for the family at home, and optionally its
+/// audio.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFamilyMessage {
+    #[serde(default)]
+    zh: String,
+    #[serde(default)]
+    en: String,
+    audio: Option<media::RawAudio>,
+}
+
+/// `[article]`: the Markdown file per language, and optionally each section read aloud.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArticle {
+    #[serde(default)]
+    zh: String,
+    #[serde(default)]
+    en: String,
+    audio: Option<media::RawArticleAudio>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +89,7 @@ struct RawPanel {
     caption: Text,
     #[serde(default)]
     alt: Text,
+    audio: Option<media::RawAudio>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +125,7 @@ struct RawQuestion {
     explanation: Text,
     #[serde(default)]
     choices: Vec<RawChoice>,
+    audio: Option<media::RawAudio>,
 }
 
 #[derive(Deserialize)]
@@ -195,7 +222,11 @@ fn folder_slug(dir: &Path, report: &mut Report<'_>) -> Option<Slug> {
         .ok()
 }
 
-pub(super) fn load_series(dir: &Path, problems: &mut Vec<Problem>) -> Option<LoadedSeries> {
+pub(super) fn load_series(
+    dir: &Path,
+    options: LoadOptions,
+    problems: &mut Vec<Problem>,
+) -> Option<LoadedSeries> {
     let path = dir.join("series.toml");
     let parsed = parse_toml::<RawSeries>(&path, problems);
     let mut report = Report {
@@ -293,7 +324,7 @@ pub(super) fn load_series(dir: &Path, problems: &mut Vec<Problem>) -> Option<Loa
     report.text("title", &raw.title);
     report.text("summary", &raw.summary);
 
-    let lessons = load_lessons(dir, timezone, problems);
+    let lessons = load_lessons(dir, timezone, options, problems);
     let series_ok = problems.len() == before;
     let (slug, audience, timezone, first_release, weekday, time) =
         (slug?, audience?, timezone?, first_release?, weekday?, time?);
@@ -318,6 +349,7 @@ pub(super) fn load_series(dir: &Path, problems: &mut Vec<Problem>) -> Option<Loa
 fn load_lessons(
     dir: &Path,
     timezone: Option<chrono_tz::Tz>,
+    options: LoadOptions,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<LoadedLesson>> {
     let before = problems.len();
@@ -335,7 +367,7 @@ fn load_lessons(
     };
     let mut weeks: HashMap<u32, String> = HashMap::new();
     for lesson_dir in lesson_dirs {
-        if let Some(lesson) = load_lesson(&lesson_dir, timezone, &mut weeks, problems) {
+        if let Some(lesson) = load_lesson(&lesson_dir, timezone, options, &mut weeks, problems) {
             lessons.push(lesson);
         }
     }

@@ -1,8 +1,13 @@
 //! A lesson's quiz: questions, choices, the right answers and the pass mark.
 
+use super::media::LessonMedia;
 use super::*;
 
-pub(super) fn check_quiz(raw: RawQuiz, report: &mut Report<'_>) -> Option<Quiz> {
+pub(super) fn check_quiz(
+    raw: RawQuiz,
+    report: &mut Report<'_>,
+    media: &mut LessonMedia<'_>,
+) -> Option<Quiz> {
     let before = report.count();
     if raw.questions.is_empty() {
         report.add("quiz.questions", "a quiz needs at least one question");
@@ -83,7 +88,9 @@ pub(super) fn check_quiz(raw: RawQuiz, report: &mut Report<'_>) -> Option<Quiz> 
                 "a single-choice question has exactly one answer",
             );
         }
+        let audio = media.audio(report, &format!("{field}.audio"), question.audio);
         questions.push(Question {
+            audio,
             id: question.id,
             kind,
             prompt: question.prompt,

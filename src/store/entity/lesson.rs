@@ -21,6 +21,7 @@ pub struct Model {
     pub content_hash: String,
     pub updated_at: DateTimeUtc,
     pub studio_edited_at: Option<DateTimeUtc>,
+    pub family_json: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
