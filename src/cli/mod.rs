@@ -1,4 +1,4 @@
-//! The `homeward` command line: serve, migrate, check and import content.
+//! The `homeward` command line: serve, migrate, content, operators' records, backups.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use crate::settings::Settings;
 use crate::startup;
 use crate::{content, jobs, services, store};
 
+mod backup;
 mod operators;
 
 #[derive(Debug, Parser)]
@@ -65,6 +66,11 @@ pub enum Command {
         #[command(subcommand)]
         action: CodeAction,
     },
+    /// Back up the whole database to a file while the server runs, or (--verify) prove that a
+    /// backup restores to what was backed up.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty database (--force: over data), then migrate it.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +214,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Line { action } => operators::line(settings, action).await.map(|_| 0),
         Command::Code { action } => operators::code(settings, action).await,
         Command::Staff { action } => operators::staff(settings, action).await.map(|_| 0),
+        Command::Backup(args) => backup::backup(settings, args).await,
+        Command::Restore(args) => backup::restore(settings, args).await,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The database: connecting (SQLite or PostgreSQL), migrations, and queries returning domain types.
 
+pub mod backup;
 pub mod content;
 pub mod entity;
 
@@ -39,7 +40,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .with_context(|| format!("cannot connect to the database at {}", redact(url)))
 }
 
-fn ensure_sqlite_folder(url: &str) -> anyhow::Result<()> {
+/// The file of a `sqlite:` URL; `None` for an in-memory database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
@@ -47,12 +49,16 @@ fn ensure_sqlite_folder(url: &str) -> anyhow::Result<()> {
         .next()
         .unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
-        return Ok(());
+        return None;
     }
-    if let Some(parent) = std::path::Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
+    Some(std::path::PathBuf::from(path))
+}
+
+fn ensure_sqlite_folder(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_path(url) else {
+        return Ok(());
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the folder {}", parent.display()))?;
     }

@@ -3,6 +3,7 @@
 
 mod account;
 mod api;
+mod backup;
 mod cache;
 mod content_check;
 mod enrollment;
