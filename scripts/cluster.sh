@@ -303,6 +303,10 @@ ok "10 attempts from 127.0.0.2, each with a different forged X-Forwarded-For, th
 [[ $(recover 127.0.0.2 -H "X-Forwarded-For: 203.0.113.7") == 429 ]] || die "a forged X-Forwarded-For escaped the limit"
 [[ $(recover 127.0.0.2 -H "X-Forwarded-For: 203.0.113.7, 203.0.113.8") == 429 ]] || die "a forged list escaped the limit"
 ok "still 429 from 127.0.0.2 claiming to be 203.0.113.7 (alone or in a list)"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d '{"recovery_code":"x"}' \
+  -H "X-Forwarded-For: 203.0.113.9, 127.0.0.2" "$A/api/v1/sessions/recover")
+[[ $code == 429 ]] || die "behind a proxy that appends, Homeward took the client's entry ($code)"
+ok "behind a proxy that appends instead (\"203.0.113.9, 127.0.0.2\"), Homeward takes the proxy's entry: 429"
 [[ $(recover 127.0.0.3) == 422 ]] || die "127.0.0.3 was limited with 127.0.0.2: Homeward counts nginx's address"
 ok "127.0.0.3 is not limited: Homeward counts the address nginx passes, not nginx's own"
 upstreams=$(grep -F '/api/v1/sessions/recover' "$ACCESS_LOG" | awk '{ print $(NF-3) }' | sort -u | tr '\n' ' ')

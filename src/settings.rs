@@ -48,7 +48,8 @@ pub struct Settings {
     )]
     pub content_dir: PathBuf,
 
-    /// Trust the first address in `X-Forwarded-For` as the client's (only behind a proxy you run).
+    /// Take the client's address from the last `X-Forwarded-For` entry, the one the proxy in
+    /// front wrote (only behind a proxy you run; see deploy/nginx/homeward.conf).
     #[arg(
         long,
         env = "HOMEWARD_TRUST_PROXY",

@@ -103,8 +103,8 @@ pub async fn restore(settings: Settings, args: RestoreArgs) -> anyhow::Result<i3
             println!("the database it replaced is kept as {}", kept.display())
         }
         Replaced::PostgresTablesDropped(tables) => println!(
-            "replaced the data that was there ({} tables dropped)",
-            tables.len()
+            "replaced the data that was there (in {})",
+            tables.join(", ")
         ),
     }
     // Every instance sharing Redis must forget what it cached of the old content.
