@@ -66,6 +66,11 @@ pub enum Command {
         #[command(subcommand)]
         action: CodeAction,
     },
+    /// Learners' data requests.
+    Learner {
+        #[command(subcommand)]
+        action: LearnerAction,
+    },
     /// Back up the whole database to a file while the server runs, or (--verify) prove that a
     /// backup restores to what was backed up.
     Backup(backup::BackupArgs),
@@ -94,6 +99,17 @@ pub enum LineAction {
         #[arg(long)]
         factory: i64,
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LearnerAction {
+    /// Delete learners and everything held about them (audited), e.g. to apply again, after
+    /// restoring a backup, the deletions logged since it was taken.
+    Delete {
+        /// Learner ids, as in the `learner deleted` log lines and the admin pages.
+        #[arg(required = true)]
+        ids: Vec<i64>,
     },
 }
 
@@ -214,6 +230,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Line { action } => operators::line(settings, action).await.map(|_| 0),
         Command::Code { action } => operators::code(settings, action).await,
         Command::Staff { action } => operators::staff(settings, action).await.map(|_| 0),
+        Command::Learner { action } => operators::learner(settings, action).await.map(|_| 0),
         Command::Backup(args) => backup::backup(settings, args).await,
         Command::Restore(args) => backup::restore(settings, args).await,
     }

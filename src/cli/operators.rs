@@ -1,8 +1,8 @@
-//! Operators' commands: factories, lines and enrollment codes.
+//! Operators' commands: factories, lines, enrollment codes, staff, and learners' deletions.
 
 use chrono::{Duration, NaiveTime};
 
-use super::{CodeAction, FactoryAction, LineAction, StaffAction};
+use super::{CodeAction, FactoryAction, LearnerAction, LineAction, StaffAction};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::schedule::local_to_utc;
 use crate::services::enrollment::{self, NewCode};
@@ -154,6 +154,36 @@ pub async fn staff(settings: Settings, action: StaffAction) -> anyhow::Result<()
                 "staff {id} added; send them this one-time link (valid 7 days) to set a password:"
             );
             println!("{}/staff/setup/{token}", settings.public_url());
+        }
+    }
+    Ok(())
+}
+
+/// Deletes learners as their data requests ask (audited as `cli`); an id that is not there is
+/// said, not an error, so that deletions can be re-applied after restoring a backup.
+pub async fn learner(settings: Settings, action: LearnerAction) -> anyhow::Result<()> {
+    let db = database(&settings).await?;
+    match action {
+        LearnerAction::Delete { ids } => {
+            for id in ids {
+                if crate::services::accounts::delete(&db, id).await? {
+                    let target = format!("learner:{id}");
+                    crate::services::staff::audit(
+                        &db,
+                        None,
+                        "cli",
+                        "delete_learner",
+                        &target,
+                        None,
+                        None,
+                        SystemClock.now(),
+                    )
+                    .await?;
+                    println!("deleted learner {id} and everything about them");
+                } else {
+                    println!("no learner {id}: nothing to delete");
+                }
+            }
         }
     }
     Ok(())

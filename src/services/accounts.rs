@@ -279,5 +279,10 @@ pub async fn delete(db: &DatabaseConnection, learner_id: i64) -> anyhow::Result<
     }
     let deleted = learner::Entity::delete_by_id(learner_id).exec(&txn).await?;
     txn.commit().await?;
+    if deleted.rows_affected == 1 {
+        // Backups taken before keep this learner until they expire; after restoring one, the
+        // operator applies these deletions again (README, Backups).
+        tracing::info!(learner_id, "learner deleted");
+    }
     Ok(deleted.rows_affected == 1)
 }

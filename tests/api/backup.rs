@@ -342,3 +342,84 @@ fn rewrite_manifest(from: &Path, to: &Path, change: impl FnOnce(&mut Value)) {
     }
     builder.finish().unwrap();
 }
+
+#[tokio::test]
+async fn deletions_made_after_a_backup_are_applied_again_to_its_restore() {
+    let content = fixture::standard();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("before-deletion.tar");
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let code = app.make_code(None, None).await;
+    let (leaving, staying) = (join(&app, &code.token).await, join(&app, &code.token).await);
+    let id_of = |server: &TestApp, token: &str| {
+        let request = server
+            .client
+            .get(server.url("/api/v1/me"))
+            .bearer_auth(token)
+            .send();
+        async move {
+            let me: Value = request.await.unwrap().json().await.unwrap();
+            me["learner_id"].as_i64().unwrap()
+        }
+    };
+    let leaving_id = id_of(&app, &leaving).await;
+    let (status, out) = homeward(work.path(), &db.url, &["backup", file.to_str().unwrap()]).await;
+    assert_eq!(status, 0, "{out}");
+    let deleted = app
+        .client
+        .delete(app.url("/api/v1/me"))
+        .bearer_auth(&leaving)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+
+    // The backup still holds them: restored, they are back...
+    let restored_db = TestDatabase::create().await;
+    let (status, out) = homeward(
+        work.path(),
+        &restored_db.url,
+        &["restore", file.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("delete them again"), "{out}");
+    let restored = TestApp::spawn_empty(&restored_db, Options::new(WEEK3, content.path())).await;
+    assert_eq!(id_of(&restored, &leaving).await, leaving_id);
+
+    // ...until the deletion is applied again, before the servers open.
+    let id = leaving_id.to_string();
+    let (status, out) = homeward(
+        work.path(),
+        &restored_db.url,
+        &["learner", "delete", &id, "999999"],
+    )
+    .await;
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains(&format!("deleted learner {id}")), "{out}");
+    assert!(out.contains("no learner 999999"), "{out}");
+    let me = restored
+        .client
+        .get(restored.url("/api/v1/me"))
+        .bearer_auth(&leaving)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "the deleted learner's session");
+    let left = |table: &str| format!("SELECT count(*) FROM {table} WHERE learner_id = {id}");
+    for table in ["consent", "learner_session", "progress_event"] {
+        assert_eq!(restored.count(&left(table)).await, 0, "{table}");
+    }
+    assert_eq!(
+        restored
+            .count(&format!(
+                "SELECT count(*) FROM audit_log WHERE actor = 'cli' AND action = 'delete_learner' AND target = 'learner:{id}'"
+            ))
+            .await,
+        1
+    );
+    let staying_id = id_of(&restored, &staying).await;
+    assert_eq!(staying_id, id_of(&app, &staying).await);
+    restored.stop().await;
+}
