@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, TestDatabase};
 async fn join_api(app: &TestApp, token: &str) -> serde_json::Value {
     app.client
         .post(app.url("/api/v1/enrollments"))
-        .json(&json!({"token": token, "audience": "parents", "accept_policy": "2026-11", "nickname": "阿芳", "child_age_bands": ["3-5"], "children_consent": true}))
+        .json(&json!({"token": token, "audience": "parents", "accept_policy": "2026-12", "nickname": "阿芳", "child_age_bands": ["3-5"], "children_consent": true}))
         .send()
         .await
         .unwrap()
@@ -176,7 +176,7 @@ async fn the_account_page_changes_exports_and_deletes_with_csrf() {
         &app,
         &phone,
         &code.token,
-        &[("accept_policy", "2026-11"), ("audience", "parents")],
+        &[("accept_policy", "2026-12"), ("audience", "parents")],
     )
     .await;
     assert_eq!(joined.status(), 303);

@@ -86,7 +86,7 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
         "the page says who sees what"
     );
     assert!(
-        page.contains(r#"name="accept_policy" value="2026-11" required>"#),
+        page.contains(r#"name="accept_policy" value="2026-12" required>"#),
         "consent must not be pre-ticked"
     );
 
@@ -107,7 +107,7 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
         &phone,
         &code.token,
         &[
-            ("accept_policy", "2026-11"),
+            ("accept_policy", "2026-12"),
             ("audience", "parents"),
             ("nickname", "小王"),
             ("lang", "zh"),
@@ -162,7 +162,7 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
     assert_eq!(
         count(
             &app,
-            "SELECT COUNT(*) FROM consent WHERE kind = 'privacy' AND policy_version = '2026-11'"
+            "SELECT COUNT(*) FROM consent WHERE kind = 'privacy' AND policy_version = '2026-12'"
         )
         .await,
         1
@@ -208,7 +208,7 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
         &app,
         &without_session,
         &code.token,
-        &[("accept_policy", "2026-11"), ("audience", "parents")],
+        &[("accept_policy", "2026-12"), ("audience", "parents")],
     )
     .await;
     assert_eq!(rejoin.status(), 303);
@@ -357,7 +357,7 @@ async fn expired_revoked_and_full_codes_get_a_clear_answer() {
         &app,
         &phone(),
         &full.token,
-        &[("accept_policy", "2026-11"), ("audience", "parents")],
+        &[("accept_policy", "2026-12"), ("audience", "parents")],
     )
     .await;
     assert_eq!(first.status(), 303);
@@ -387,7 +387,7 @@ async fn expired_revoked_and_full_codes_get_a_clear_answer() {
         let api = app
             .client
             .post(app.url("/api/v1/enrollments"))
-            .json(&json!({"token": code, "audience": "parents", "accept_policy": "2026-11"}))
+            .json(&json!({"token": code, "audience": "parents", "accept_policy": "2026-12"}))
             .send()
             .await
             .unwrap();
@@ -563,7 +563,7 @@ async fn rate_limits(app: &TestApp) {
         app,
         &phone(),
         &code.token,
-        &[("accept_policy", "2026-11"), ("audience", "parents")],
+        &[("accept_policy", "2026-12"), ("audience", "parents")],
     )
     .await;
     assert_eq!(form.status(), 429);

@@ -18,7 +18,7 @@ pub async fn enroll(app: &TestApp, code: &str, ip: &str) -> Learner {
     let joined: Value = app
         .client
         .post(app.url("/api/v1/enrollments"))
-        .json(&json!({"token": code, "audience": "parents", "accept_policy": "2026-11", "nickname": "阿明"}))
+        .json(&json!({"token": code, "audience": "parents", "accept_policy": "2026-12", "nickname": "阿明"}))
         .send()
         .await
         .unwrap()
@@ -562,7 +562,7 @@ async fn without_javascript_opening_and_done_record_progress_and_a_certificate_f
         &phone,
         &code.token,
         &[
-            ("accept_policy", "2026-11"),
+            ("accept_policy", "2026-12"),
             ("audience", "parents"),
             ("nickname", "小芳"),
         ],

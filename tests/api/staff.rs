@@ -1254,7 +1254,7 @@ async fn admins_work_through_the_api_with_a_personal_token() {
     let joined: Value = app
         .client
         .post(app.url("/api/v1/enrollments"))
-        .json(&serde_json::json!({"token": code.token, "audience": "parents", "accept_policy": "2026-11"}))
+        .json(&serde_json::json!({"token": code.token, "audience": "parents", "accept_policy": "2026-12"}))
         .send()
         .await
         .unwrap()
