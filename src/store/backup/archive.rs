@@ -69,7 +69,8 @@ pub fn write(file: &Path, work: &Path, manifest: &Manifest, payload: &Path) -> a
 }
 
 fn header(size: u64, mtime: u64) -> tar::Header {
-    let mut header = tar::Header::new_ustar();
+    // GNU headers: a database over 8 GiB still fits.
+    let mut header = tar::Header::new_gnu();
     header.set_entry_type(tar::EntryType::Regular);
     header.set_size(size);
     header.set_mode(0o600);

@@ -167,11 +167,11 @@ pub async fn dump(
         &dest_arg,
     ];
     let dumping = run(&pg_dump, url, &args);
-    let (dumped, summary) = tokio::join!(dumping, summarize(&txn));
+    // The first failure stops both: a refused pg_dump does not wait for the checksums.
+    let done = tokio::try_join!(dumping, summarize(&txn));
     txn.rollback().await.ok();
     db.close().await.ok();
-    dumped?;
-    let (migrations, tables) = summary?;
+    let (_, (migrations, tables)) = done?;
     Ok((tool_version, migrations, tables))
 }
 
