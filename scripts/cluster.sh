@@ -36,14 +36,15 @@ EDITOR_EMAIL=editor@cluster.test
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/homeward-cluster.XXXXXX")"
 chmod 711 "$TMP" # PostgreSQL (as postgres) and nginx's workers need to reach their folders
 PIDS=() # homeward instances
-PG_STARTED=0 REDIS_STARTED=0 NGINX_STARTED=0 CHECKS=0
+REDIS_STARTED=0 NGINX_STARTED=0 CHECKS=0
+# shellcheck source=scripts/lib/private-postgres.sh
+source "$REPO/scripts/lib/private-postgres.sh"
 
 say() { printf '%s\n' "$*"; }
 section() { printf '\n== %s\n' "$*"; }
 die() { printf 'cluster: FAILED: %s\n' "$*" >&2; exit 1; }
 ok() { CHECKS=$((CHECKS + 1)); printf 'ok %2d  %s\n' "$CHECKS" "$*"; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found ($2)"; }
-as_pg() { if [[ $EUID == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 stop_pid() { # SIGTERM, wait up to 10 s, then SIGKILL
   local pid=$1 _
@@ -69,7 +70,7 @@ cleanup() {
   [[ $NGINX_STARTED == 1 && -s $TMP/nginx/nginx.pid ]] && stop_pid "$(cat "$TMP/nginx/nginx.pid")"
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
   [[ $REDIS_STARTED == 1 && -s $TMP/redis.pid ]] && stop_pid "$(cat "$TMP/redis.pid")"
-  [[ $PG_STARTED == 1 ]] && as_pg "$PG_BIN/pg_ctl" -D "$TMP/pg/data" -m fast -w stop >/dev/null
+  private_pg_stop
   rm -rf "$TMP"
   if [[ $rc == 0 ]]; then say "cluster: all $CHECKS checks passed; everything stopped and removed"
   else say "cluster: stopped and removed everything after a failure (exit $rc)" >&2; fi
@@ -97,16 +98,13 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # ---------------------------------------------------------------------------------------------
 section "tools and build"
 for tool in cargo curl jq openssl nginx redis-server redis-cli psql; do need "$tool" "see the header of $0"; done
-PG_BIN="${CLUSTER_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
-[[ -x $PG_BIN/initdb && -x $PG_BIN/pg_ctl ]] \
-  || die "PostgreSQL server binaries not found (apt-get install postgresql-15, or set CLUSTER_PG_BIN)"
 case $PROFILE in
   debug) cargo build --quiet ;;
   release) cargo build --release --quiet ;;
   *) die "CLUSTER_PROFILE must be debug or release" ;;
 esac
 BIN="$REPO/target/$PROFILE/homeward"
-say "homeward: $BIN ($PROFILE); nginx $(nginx -v 2>&1 | sed 's/.*\///'); $("$PG_BIN/postgres" --version); $(redis-server --version | cut -d' ' -f1-3)"
+say "homeward: $BIN ($PROFILE); nginx $(nginx -v 2>&1 | sed 's/.*\///'); $(redis-server --version | cut -d' ' -f1-3)"
 
 PG_PORT=$(free_port) REDIS_PORT=$(free_port) HTTP_PORT=$(free_port) HTTPS_PORT=$(free_port)
 PORT_A=$(free_port) PORT_B=$(free_port)
@@ -116,15 +114,8 @@ pcurl() { curl -sS --max-time 20 --cacert "$TMP/nginx/ssl/fullchain.pem" --resol
 
 # ---------------------------------------------------------------------------------------------
 section "PostgreSQL (private cluster on port $PG_PORT), Redis (port $REDIS_PORT)"
-mkdir -p "$TMP/pg"
-[[ $EUID == 0 ]] && chown postgres: "$TMP/pg"
-as_pg "$PG_BIN/initdb" -D "$TMP/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$TMP/initdb.log" \
-  || { cat "$TMP/initdb.log"; die "initdb failed"; }
-PG_STARTED=1
-as_pg "$PG_BIN/pg_ctl" -D "$TMP/pg/data" -l "$TMP/pg/postgres.log" -w -t 30 \
-  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $TMP/pg -c fsync=off" start >/dev/null \
-  || { cat "$TMP/pg/postgres.log"; die "PostgreSQL did not start"; }
-PG="postgres://postgres@127.0.0.1:$PG_PORT"
+private_pg_start "$TMP/pg" "$PG_PORT" || die "the private PostgreSQL did not start"
+PG=$PRIVATE_PG_URL
 psql "$PG/postgres" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE homeward" >/dev/null
 DB_URL="$PG/homeward"
 REDIS_STARTED=1
