@@ -1,6 +1,7 @@
 //! The learner's own account: recovery, changes, export and deletion, and that export and
 //! deletion cover every table that holds a learner id.
 
+use homeward::domain::learner::POLICY_VERSION;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 
@@ -11,7 +12,7 @@ use crate::helpers::{TestApp, TestDatabase};
 async fn join_api(app: &TestApp, token: &str) -> serde_json::Value {
     app.client
         .post(app.url("/api/v1/enrollments"))
-        .json(&json!({"token": token, "audience": "parents", "accept_policy": "2026-12", "nickname": "阿芳", "child_age_bands": ["3-5"], "children_consent": true}))
+        .json(&json!({"token": token, "audience": "parents", "accept_policy": POLICY_VERSION, "nickname": "阿芳", "child_age_bands": ["3-5"], "children_consent": true}))
         .send()
         .await
         .unwrap()
@@ -176,7 +177,7 @@ async fn the_account_page_changes_exports_and_deletes_with_csrf() {
         &app,
         &phone,
         &code.token,
-        &[("accept_policy", "2026-12"), ("audience", "parents")],
+        &[("accept_policy", POLICY_VERSION), ("audience", "parents")],
     )
     .await;
     assert_eq!(joined.status(), 303);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use homeward::clock::Clock;
+use homeward::domain::learner::POLICY_VERSION;
 use homeward::services::enrollment;
 use reqwest::cookie::CookieStore;
 use serde_json::json;
@@ -86,7 +87,9 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
         "the page says who sees what"
     );
     assert!(
-        page.contains(r#"name="accept_policy" value="2026-12" required>"#),
+        page.contains(&format!(
+            r#"name="accept_policy" value="{POLICY_VERSION}" required>"#
+        )),
         "consent must not be pre-ticked"
     );
 
@@ -107,7 +110,7 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
         &phone,
         &code.token,
         &[
-            ("accept_policy", "2026-12"),
+            ("accept_policy", POLICY_VERSION),
             ("audience", "parents"),
             ("nickname", "小王"),
             ("lang", "zh"),
@@ -162,7 +165,7 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
     assert_eq!(
         count(
             &app,
-            "SELECT COUNT(*) FROM consent WHERE kind = 'privacy' AND policy_version = '2026-12'"
+            &format!("SELECT COUNT(*) FROM consent WHERE kind = 'privacy' AND policy_version = '{POLICY_VERSION}'")
         )
         .await,
         1
@@ -208,7 +211,7 @@ async fn joining_by_form_creates_an_attributed_learner_with_consent() {
         &app,
         &without_session,
         &code.token,
-        &[("accept_policy", "2026-12"), ("audience", "parents")],
+        &[("accept_policy", POLICY_VERSION), ("audience", "parents")],
     )
     .await;
     assert_eq!(rejoin.status(), 303);
@@ -357,7 +360,7 @@ async fn expired_revoked_and_full_codes_get_a_clear_answer() {
         &app,
         &phone(),
         &full.token,
-        &[("accept_policy", "2026-12"), ("audience", "parents")],
+        &[("accept_policy", POLICY_VERSION), ("audience", "parents")],
     )
     .await;
     assert_eq!(first.status(), 303);
@@ -387,7 +390,7 @@ async fn expired_revoked_and_full_codes_get_a_clear_answer() {
         let api = app
             .client
             .post(app.url("/api/v1/enrollments"))
-            .json(&json!({"token": code, "audience": "parents", "accept_policy": "2026-12"}))
+            .json(&json!({"token": code, "audience": "parents", "accept_policy": POLICY_VERSION}))
             .send()
             .await
             .unwrap();
@@ -563,7 +566,7 @@ async fn rate_limits(app: &TestApp) {
         app,
         &phone(),
         &code.token,
-        &[("accept_policy", "2026-12"), ("audience", "parents")],
+        &[("accept_policy", POLICY_VERSION), ("audience", "parents")],
     )
     .await;
     assert_eq!(form.status(), 429);

@@ -1,6 +1,7 @@
 //! Progress: events are committed once, merge monotonically, complete lessons by their rules,
 //! and belong to their learner only. Quiz attempts, streaks, the home page and certificates.
 
+use homeward::domain::learner::POLICY_VERSION;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -18,7 +19,7 @@ pub async fn enroll(app: &TestApp, code: &str, ip: &str) -> Learner {
     let joined: Value = app
         .client
         .post(app.url("/api/v1/enrollments"))
-        .json(&json!({"token": code, "audience": "parents", "accept_policy": "2026-12", "nickname": "阿明"}))
+        .json(&json!({"token": code, "audience": "parents", "accept_policy": POLICY_VERSION, "nickname": "阿明"}))
         .send()
         .await
         .unwrap()
@@ -562,7 +563,7 @@ async fn without_javascript_opening_and_done_record_progress_and_a_certificate_f
         &phone,
         &code.token,
         &[
-            ("accept_policy", "2026-12"),
+            ("accept_policy", POLICY_VERSION),
             ("audience", "parents"),
             ("nickname", "小芳"),
         ],

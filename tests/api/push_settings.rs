@@ -1,6 +1,7 @@
 //! A learner's lesson-message settings: shift and preferred time at joining (form and API),
 //! shown and changed in /me and the API's /me, and stopping them, which cancels what is queued.
 
+use homeward::domain::learner::POLICY_VERSION;
 use serde_json::{Value, json};
 
 use crate::enrollment::{count, join_by_form, make_code, phone, spawn};
@@ -8,7 +9,7 @@ use crate::fixture;
 use crate::helpers::{TestApp, TestDatabase};
 
 async fn enroll(app: &TestApp, token: &str, extra: Value) -> reqwest::Response {
-    let mut body = json!({"token": token, "audience": "parents", "accept_policy": "2026-11"});
+    let mut body = json!({"token": token, "audience": "parents", "accept_policy": POLICY_VERSION});
     body.as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
@@ -114,7 +115,7 @@ async fn the_join_form_and_me_show_and_change_the_message_settings() {
         &phone,
         &code.token,
         &[
-            ("accept_policy", "2026-11"),
+            ("accept_policy", POLICY_VERSION),
             ("audience", "parents"),
             ("shift", "rotating"),
             ("preferred_time", "19:00"),

@@ -3,6 +3,7 @@
 //! learners on every instance.
 
 use homeward::clock::Clock;
+use homeward::domain::learner::POLICY_VERSION;
 use homeward::services::staff::{self, Role};
 use serde_json::Value;
 
@@ -1254,7 +1255,7 @@ async fn admins_work_through_the_api_with_a_personal_token() {
     let joined: Value = app
         .client
         .post(app.url("/api/v1/enrollments"))
-        .json(&serde_json::json!({"token": code.token, "audience": "parents", "accept_policy": "2026-12"}))
+        .json(&serde_json::json!({"token": code.token, "audience": "parents", "accept_policy": POLICY_VERSION}))
         .send()
         .await
         .unwrap()
