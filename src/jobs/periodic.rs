@@ -19,10 +19,6 @@ pub struct Periodic {
 /// Every periodic kind, and how often it runs.
 pub const PERIODIC: &[Periodic] = &[
     Periodic {
-        kind: push::SCAN_JOB,
-        every: Duration::minutes(1),
-    },
-    Periodic {
         kind: push::PACE_JOB,
         every: Duration::hours(1),
     },
@@ -61,10 +57,6 @@ pub async fn schedule(ctx: &Context, now: DateTime<Utc>) -> anyhow::Result<u32> 
 }
 
 pub(super) fn register(registry: &mut Registry) {
-    registry.register(push::SCAN_JOB, |ctx: Context, _payload| async move {
-        push::plan::scan(&ctx).await.map_err(JobError::Retry)?;
-        Ok(())
-    });
     registry.register(push::RELEASE_JOB, |ctx: Context, payload| async move {
         let lesson = payload["lesson_id"]
             .as_i64()

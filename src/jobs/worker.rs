@@ -1,8 +1,9 @@
 //! The worker: claims due jobs in batches and runs them, beside `serve` or as `homeward worker`.
 //! Tests call `Worker::run_due_jobs` directly under their clock; the loop around it only waits.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use tokio::sync::watch;
@@ -57,6 +58,8 @@ pub struct Worker {
     options: WorkerOptions,
     stopping: Arc<AtomicBool>,
     channel: Option<Arc<dyn MessageChannel>>,
+    /// Release jobs this worker already enqueued (see `push::plan::scan`).
+    released: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Worker {
@@ -73,6 +76,7 @@ impl Worker {
             options,
             stopping: Arc::new(AtomicBool::new(false)),
             channel: None,
+            released: Arc::default(),
         }
     }
 
@@ -104,6 +108,8 @@ impl Worker {
     /// the clock, batch after batch, until none is due (or the worker is stopping), then sends
     /// the push messages that are due.
     pub async fn run_due_jobs(&self) -> anyhow::Result<RunReport> {
+        // A release is planned within a tick of its time, not a period later.
+        push::plan::scan(&self.ctx, &self.released).await?;
         let mut report = RunReport {
             scheduled: periodic::schedule(&self.ctx, self.ctx.clock.now()).await?,
             reclaimed: jobs::reclaim_expired(&self.ctx.db, self.ctx.clock.now()).await?,

@@ -146,3 +146,38 @@ impl PushView {
         }
     }
 }
+
+/// Editors' figures of a release's messages.
+pub struct PushFiguresUi {
+    pub heading: &'static str,
+    pub hint: &'static str,
+    pub queued: &'static str,
+    pub sent: &'static str,
+    pub failed: &'static str,
+    pub opened_7: &'static str,
+}
+
+static FIGURES_ZH: PushFiguresUi = PushFiguresUi {
+    heading: "发布消息",
+    hint: "这节课发布时给学员发的微信消息。",
+    queued: "排队中",
+    sent: "已发送",
+    failed: "发送失败",
+    opened_7: "收到后 7 天内打开",
+};
+
+static FIGURES_EN: PushFiguresUi = PushFiguresUi {
+    heading: "Release messages",
+    hint: "The WeChat messages sent to learners when this lesson came out.",
+    queued: "Queued",
+    sent: "Sent",
+    failed: "Failed",
+    opened_7: "Opened within 7 days of the message",
+};
+
+pub fn push_figures_ui(lang: Lang) -> &'static PushFiguresUi {
+    match lang {
+        Lang::Zh => &FIGURES_ZH,
+        Lang::En => &FIGURES_EN,
+    }
+}

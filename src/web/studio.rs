@@ -8,17 +8,20 @@ use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
 
 use super::i18n::{format_moment, kind_label};
+use super::i18n_push::{PushFiguresUi, push_figures_ui};
 use super::i18n_staff::{StaffUi, staff_ui};
 use super::pages::{chrome, html, render};
 use super::staff::field;
 use super::views::Chrome;
 use crate::domain::catalog::{Catalog, LessonEntry, SeriesEntry};
 use crate::domain::schedule::parse_weekday;
+use crate::domain::suppress::Shown;
 use crate::domain::{Lang, LessonStatus};
 use crate::http::AppState;
 use crate::http::error::{AppError, from_db};
 use crate::http::staff_auth::{check_csrf, csrf_token, require};
 use crate::services::lessons::{self, Visible};
+use crate::services::push::figures;
 use crate::services::staff::Staff;
 use crate::services::studio;
 
@@ -322,6 +325,9 @@ struct StatsPage {
     median_video: Option<String>,
     pass_rate: String,
     questions: Vec<(String, u64, String, String)>,
+    p: &'static PushFiguresUi,
+    /// The release messages' figures: (label, value).
+    push: Vec<(&'static str, String)>,
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -350,6 +356,20 @@ pub async fn stats(
         .await
         .map_err(from_db)?;
     let s = staff_ui(lang);
+    let p = push_figures_ui(lang);
+    let release = figures::release_figures(&state, entry.id)
+        .await
+        .map_err(from_db)?;
+    let show = |n: Shown| match n {
+        Shown::Count(n) => n.to_string(),
+        Shown::Hidden => s.fewer_than_5.to_owned(),
+    };
+    let push = vec![
+        (p.queued, show(release.queued)),
+        (p.sent, show(release.sent)),
+        (p.failed, show(release.failed)),
+        (p.opened_7, show(release.opened_within_7_days)),
+    ];
     let questions = content
         .quiz
         .iter()
@@ -393,6 +413,8 @@ pub async fn stats(
         median_video: figures.median_video_seconds.map(|s| format!("{s:.0} s")),
         pass_rate: percent(figures.quiz_passed, figures.quiz_takers),
         questions,
+        p,
+        push,
     };
     Ok(html(render(&page)?))
 }

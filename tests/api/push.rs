@@ -315,9 +315,9 @@ async fn at_most_two_messages_a_week_and_one_reminder() {
     // A week after the first messages, the third release goes out; three days later the
     // idle learner gets one reminder, and only one, however long it waits.
     let mut seen_by_reader = 0;
-    for hour in 0..(24 * 14) {
+    for step in 0..(8 * 14) {
         app.clock
-            .set(at(RELEASE_1) + Duration::days(7) + Duration::hours(hour));
+            .set(at(RELEASE_1) + Duration::days(7) + Duration::hours(3 * step));
         run(&worker).await;
         // The reader opens each lesson as its message arrives.
         let theirs: Vec<_> = channel
@@ -510,4 +510,68 @@ async fn nothing_is_planned_without_a_wechat_template() {
     app.clock.set(at(RELEASE_1));
     run(&worker).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM push_message").await, 0);
+}
+
+#[tokio::test]
+async fn editors_see_each_releases_messages_with_small_groups_hidden() {
+    let db = TestDatabase::create().await;
+    let content = fixture::standard();
+    let app = spawn(&db, &content, "2030-01-07T10:00:00Z").await;
+    let people = learners(&app, 7).await;
+    let channel = RecordingChannel::new();
+    channel.answer(people[6].id, vec![SendOutcome::NotFollowing]);
+    let worker = app.push_worker(channel.clone(), 1000);
+    app.clock.set(at(RELEASE_1));
+    run(&worker).await;
+    // Five open it within the week; one opens it on the eighth day.
+    app.clock.set(at("2030-01-09T12:00:00Z"));
+    for learner in &people[..5] {
+        let event = serde_json::json!({"id": uuid::Uuid::new_v4(), "series": "family", "lesson": "first-comic", "kind": "opened"});
+        assert_eq!(send(&app, learner, &[event]).await.0, 200);
+    }
+    app.clock.set(at("2030-01-15T13:00:00Z"));
+    let event = serde_json::json!({"id": uuid::Uuid::new_v4(), "series": "family", "lesson": "first-comic", "kind": "opened"});
+    assert_eq!(send(&app, &people[5], &[event]).await.0, 200);
+
+    let editor = crate::staff::sign_in(
+        &app,
+        "editor@example.org",
+        homeward::services::staff::Role::Editor,
+        None,
+    )
+    .await;
+    let page = |lang: &'static str| {
+        let app = &app;
+        let editor = editor.clone();
+        async move {
+            app.client
+                .get(app.url(&format!("/studio/s/family/first-comic/stats?lang={lang}")))
+                .header("cookie", crate::staff::cookie(&editor))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let zh = page("zh").await;
+    let row = |html: &str, label: &str| -> String {
+        let start = html
+            .find(&format!("<th>{label}</th><td>"))
+            .unwrap_or_else(|| panic!("{label} missing: {html}"));
+        let rest = &html[start + label.len() + 13..];
+        rest[..rest.find("</td>").unwrap()].to_owned()
+    };
+    assert_eq!(row(&zh, "已发送"), "6");
+    assert_eq!(row(&zh, "排队中"), "少于5人");
+    assert_eq!(row(&zh, "发送失败"), "少于5人", "one failure is hidden");
+    assert_eq!(
+        row(&zh, "收到后 7 天内打开"),
+        "5",
+        "the eighth day does not count"
+    );
+    let en = page("en").await;
+    assert_eq!(row(&en, "Sent"), "6");
+    assert_eq!(row(&en, "Failed"), "fewer than 5");
 }

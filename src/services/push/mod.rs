@@ -16,7 +16,6 @@ pub use deliver::{Delivery, deliver_due};
 use super::Context;
 
 /// Job kinds of the push.
-pub const SCAN_JOB: &str = "push.release_scan";
 pub const RELEASE_JOB: &str = "push.release";
 pub const PACE_JOB: &str = "push.pace";
 pub const REMIND_JOB: &str = "push.reminders";

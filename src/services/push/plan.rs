@@ -4,7 +4,8 @@
 //! own week; reminders follow unopened lessons. Every row is unique per learner, lesson and
 //! kind, so planning twice (two instances, a retry, a lesson moved back and forth) plans once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -139,10 +140,12 @@ const RELEASED: &str = "SELECT l.id AS id, l.week AS week, l.release_at AS relea
      s.timezone AS timezone, s.id AS series_id FROM lesson l JOIN series s ON s.id = l.series_id \
      WHERE l.status = 'published' AND l.release_at <= $1";
 
-/// The periodic scan: one release job per lesson of a calendar-paced series released in the
-/// last week (unique per lesson and release time, so each release is planned once), and this
-/// hour's pacing job.
-pub async fn scan(ctx: &Context) -> anyhow::Result<u32> {
+/// The release scan, at every worker tick (about once a second): one release job per lesson of
+/// a calendar-paced series released in the last week, unique per lesson and release time, so
+/// each release is planned once however many workers scan. Returns the jobs it added.
+/// `known` holds the keys this worker already enqueued, so a tick that finds nothing new
+/// writes nothing.
+pub async fn scan(ctx: &Context, known: &Mutex<HashSet<String>>) -> anyhow::Result<u32> {
     if !enabled(ctx) {
         return Ok(0);
     }
@@ -155,14 +158,20 @@ pub async fn scan(ctx: &Context) -> anyhow::Result<u32> {
     .await?;
     let mut added = 0;
     for lesson in rows.iter().filter_map(released) {
-        let job = NewJob::new(RELEASE_JOB, json!({ "lesson_id": lesson.id }), now).unique(format!(
+        let key = format!(
             "{RELEASE_JOB}:{}:{}",
             lesson.id,
             lesson.release_at.timestamp()
-        ));
+        );
+        if known.lock().expect("scan keys").contains(&key) {
+            continue;
+        }
+        let job =
+            NewJob::new(RELEASE_JOB, json!({ "lesson_id": lesson.id }), now).unique(key.clone());
         if jobs::enqueue(&ctx.db, job, now).await?.is_some() {
             added += 1;
         }
+        known.lock().expect("scan keys").insert(key);
     }
     Ok(added)
 }
