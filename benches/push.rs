@@ -3,6 +3,7 @@
 //! stand-in that answers each template message after a fixed delay and counts duplicates.
 //!
 //! ```sh
+//! scripts/bench-push.sh   # or, by hand:
 //! cargo bench --bench push -- run --pg postgres://postgres@127.0.0.1:5432 \
 //!     --followers 100000 --rate 2000 --instances 2 --standin-ms 5
 //! ```
@@ -32,6 +33,9 @@ use sea_orm::{ConnectionTrait, Database};
 struct Args {
     #[command(subcommand)]
     mode: Mode,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true, global = true)]
+    bench: bool,
 }
 
 #[derive(Debug, Subcommand)]
