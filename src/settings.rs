@@ -119,6 +119,16 @@ pub struct Settings {
     #[arg(long, env = "HOMEWARD_PUSH_RATE", default_value_t = 20, global = true)]
     pub push_rate: u32,
 
+    /// Folder of the CJK fonts the family cards are drawn with (Debian: `fonts-noto-cjk`; the
+    /// card uses Noto Sans CJK SC).
+    #[arg(
+        long,
+        env = "HOMEWARD_CARD_FONTS",
+        default_value = "/usr/share/fonts/opentype/noto",
+        global = true
+    )]
+    pub card_fonts: PathBuf,
+
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
     #[arg(
         long,
@@ -149,6 +159,7 @@ impl Settings {
             retain_jobs_days: 30,
             wechat_template_id: None,
             push_rate: 20,
+            card_fonts: PathBuf::from("/usr/share/fonts/opentype/noto"),
         }
     }
 

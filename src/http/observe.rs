@@ -17,6 +17,8 @@ pub fn route_label(path: &str) -> &'static str {
         ["s", _, _] => "/s/{series}/{lesson}",
         ["s", _, _, "quiz"] => "/s/{series}/{lesson}/quiz",
         ["s", _, _, "done"] => "/s/{series}/{lesson}/done",
+        ["s", _, _, "card.png"] => "/s/{series}/{lesson}/card.png",
+        ["f", _, _] => "/f/{series}/{lesson}",
         ["progress", "beacon"] => "/progress/beacon",
         ["media", ..] => "/media/{series}/{lesson}/{name}",
         ["static", ..] => "/static/{name}",

@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::cache::{Cache, CacheStore, InProcessStore, RedisStore};
 use crate::clock::Clock;
+use crate::services::family::CardMemo;
 use crate::services::lessons::Memo;
 use crate::services::qr::QrMemo;
 use crate::settings::Settings;
@@ -24,6 +25,8 @@ pub struct Context {
     pub memo: Arc<Memo>,
     /// Rendered QR codes.
     pub qr: Arc<QrMemo>,
+    /// Drawn family cards and their font.
+    pub family: Arc<CardMemo>,
 }
 
 impl Context {
@@ -49,6 +52,7 @@ impl Context {
             settings: Arc::new(settings),
             memo: Arc::new(Memo::default()),
             qr: Arc::new(QrMemo::default()),
+            family: Arc::new(CardMemo::default()),
         })
     }
 }

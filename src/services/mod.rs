@@ -7,6 +7,7 @@ pub mod codes;
 pub mod context;
 pub mod enrollment;
 pub mod export;
+pub mod family;
 pub mod import;
 pub mod jobs;
 pub mod lessons;

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod family;
 pub mod i18n;
 pub mod i18n_account;
 pub mod i18n_push;
@@ -41,6 +42,16 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             Method::GET,
             "/s/:series/:lesson",
             pages::lesson_page.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/s/:series/:lesson/card.png",
+            family::card.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/f/:series/:lesson",
+            family::page.map_to_response().boxed(),
         ),
         (
             Method::POST,

@@ -5,6 +5,7 @@
 use super::i18n_reach::reach_ui;
 use crate::content::markdown::render_sections;
 use crate::domain::Lang;
+use crate::domain::LessonBody;
 use crate::domain::narration::{ArticleAudio, Audio};
 
 /// Which kind of part a player reads, for its button's words.
@@ -14,6 +15,8 @@ pub enum PartKind {
     Panel,
     Section,
     Question,
+    /// Part `n` of the lesson, away from its picture or text (on the family page).
+    Numbered(usize),
 }
 
 /// One part's player.
@@ -23,7 +26,7 @@ pub struct NarrationView {
     pub lang: &'static str,
     pub play: String,
     pub pause: &'static str,
-    /// `body` for the parts the "listen" button plays in order; `quiz` for the rest.
+    /// `body` for the parts the "listen" button plays in order; `alone` for the rest.
     pub sequence: &'static str,
 }
 
@@ -43,20 +46,20 @@ pub fn narration(
     let (name, spoken) = audio.for_page(lang)?;
     let t = reach_ui(lang);
     let label = match kind {
-        PartKind::Family => t.play_family,
-        PartKind::Panel => t.play_panel,
-        PartKind::Section => t.play_section,
-        PartKind::Question => t.play_question,
+        PartKind::Family => t.play_family.to_owned(),
+        PartKind::Panel => t.play_panel.to_owned(),
+        PartKind::Section => t.play_section.to_owned(),
+        PartKind::Question => t.play_question.to_owned(),
+        PartKind::Numbered(n) => t.play_part.replace("{n}", &n.to_string()),
     };
     Some(NarrationView {
         src: media(name),
         lang: spoken.html_lang(),
         play: format!("{label}{}", mandarin_note(lang, spoken)),
         pause: t.pause,
-        sequence: if kind == PartKind::Question {
-            "quiz"
-        } else {
-            "body"
+        sequence: match kind {
+            PartKind::Question | PartKind::Family => "alone",
+            _ => "body",
         },
     })
 }
@@ -70,7 +73,7 @@ fn mandarin_note(page: Lang, spoken: Lang) -> &'static str {
 }
 
 /// The "listen" button, when some part the page plays in order has audio.
-pub fn listen(parts: &[Option<&NarrationView>], lang: Lang) -> Option<ListenView> {
+pub fn listen(parts: &[Option<&NarrationView>], lang: Lang, label: &str) -> Option<ListenView> {
     let first = parts
         .iter()
         .flatten()
@@ -82,9 +85,36 @@ pub fn listen(parts: &[Option<&NarrationView>], lang: Lang) -> Option<ListenView
         Lang::Zh
     };
     Some(ListenView {
-        play: format!("{}{}", t.listen_all, mandarin_note(lang, spoken)),
+        play: format!("{label}{}", mandarin_note(lang, spoken)),
         pause: t.pause,
     })
+}
+
+/// The players of a lesson's body (panels or article sections), numbered, for a page that
+/// plays them away from their pictures and text.
+pub fn numbered_body_parts(
+    body: &LessonBody,
+    lang: Lang,
+    media: &dyn Fn(&str) -> String,
+) -> Vec<NarrationView> {
+    let parts: Vec<Audio> = match body {
+        LessonBody::Comic { panels } => panels.iter().map(|p| p.audio.clone()).collect(),
+        LessonBody::Article { audio, .. } => {
+            let names = if audio.get(lang).is_empty() {
+                &audio.zh
+            } else {
+                audio.get(lang)
+            };
+            (0..names.len()).map(|i| audio.section(i)).collect()
+        }
+        LessonBody::Video(_) => Vec::new(),
+    };
+    parts
+        .iter()
+        .filter(|audio| audio.for_page(lang).is_some())
+        .enumerate()
+        .filter_map(|(i, audio)| narration(audio, lang, PartKind::Numbered(i + 1), media))
+        .collect()
 }
 
 /// One section of an article with its player.

@@ -279,7 +279,7 @@ pub(crate) fn lesson_view(
             BodyView::Article(sections) => sections.iter().map(|s| s.audio.as_ref()).collect(),
             BodyView::Video(_) => Vec::new(),
         };
-        super::narration::listen(&parts, lang)
+        super::narration::listen(&parts, lang, super::i18n_reach::reach_ui(lang).listen_all)
     };
     let quiz = content.quiz.as_ref().map(|quiz| {
         quiz.questions
@@ -315,6 +315,8 @@ pub(crate) fn lesson_view(
         quiz,
         quiz_action: format!("{base}/quiz"),
         listen,
+        r: super::i18n_reach::reach_ui(lang),
+        card_href: crate::services::family::card_path(&series.slug, &lesson.slug),
     }
 }
 

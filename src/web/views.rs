@@ -110,6 +110,9 @@ pub struct LessonPage {
     pub quiz_action: String,
     /// The button that plays the lesson part by part, when it has audio.
     pub listen: Option<ListenView>,
+    pub r: &'static super::i18n_reach::ReachUi,
+    /// The family card, to save and forward.
+    pub card_href: String,
 }
 
 pub struct ResultView {

@@ -415,7 +415,7 @@ async fn qr_codes_scan_to_the_join_url() {
         .to_luma8();
     assert!(image.width() >= 512);
     assert_eq!(
-        decode(image.width() as usize, image.height() as usize, |x, y| {
+        crate::helpers::decode_qr(image.width() as usize, image.height() as usize, |x, y| {
             image.get_pixel(x as u32, y as u32).0[0]
         }),
         expected
@@ -446,7 +446,7 @@ async fn qr_codes_scan_to_the_join_url() {
     );
     let width = pixmap.width() as usize;
     assert_eq!(
-        decode(width, pixmap.height() as usize, |x, y| pixmap.pixels()
+        crate::helpers::decode_qr(width, pixmap.height() as usize, |x, y| pixmap.pixels()
             [y * width + x]
             .red()),
         expected
@@ -466,19 +466,6 @@ async fn qr_codes_scan_to_the_join_url() {
         .unwrap();
     assert_eq!(app.status(&format!("/qr/{}.png", code.token)).await, 404);
     assert_eq!(app.status(&format!("/qr/{}/poster", code.token)).await, 404);
-}
-
-fn decode(width: usize, height: usize, pixel: impl FnMut(usize, usize) -> u8) -> String {
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, pixel);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "expected one QR code");
-    let (meta, content) = grids[0].decode().unwrap();
-    assert!(
-        meta.ecc_level <= 1,
-        "error correction must be M or better (rqrr levels: 0=M, 1=L? got {})",
-        meta.ecc_level
-    );
-    content
 }
 
 #[tokio::test]

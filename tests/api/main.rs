@@ -7,6 +7,7 @@ mod backup;
 mod cache;
 mod content_check;
 mod enrollment;
+mod family;
 mod import;
 mod jobs;
 mod layering;

@@ -108,3 +108,42 @@ async fn a_panel_s_button_plays_its_recording() {
     phone.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; run with: cargo test --test browser -- --ignored"]
+async fn the_family_page_reads_its_message_aloud() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let content = fixture::with_narrated_series();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let phone = Browser::launch(Device::Phone).await;
+    phone.goto(&app.url("/f/heard/first-comic")).await;
+    assert_eq!(
+        phone.text(".family-message").await,
+        "第1课要告诉家里人的话。"
+    );
+    assert!(audio_fetched(&phone).await.is_empty());
+    let size = phone
+        .execute("return parseFloat(getComputedStyle(document.querySelector('.family-message')).fontSize);")
+        .await;
+    assert!(size.as_f64().unwrap() >= 30.0, "very large type: {size}px");
+    phone.tap(".family-page > .narration button.play").await;
+    let mut state = json!(null);
+    for _ in 0..100 {
+        state = phone
+            .execute("const a = document.querySelector('.family-page > .narration audio'); return { time: a.currentTime, played: a.played.length };")
+            .await;
+        if state["time"].as_f64().unwrap_or(0.0) > 0.3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        state["time"].as_f64().unwrap_or(0.0) > 0.3,
+        "the message never played: {state}"
+    );
+    assert_eq!(audio_fetched(&phone).await, ["family.zh.mp3"]);
+    phone.full_page_screenshot("family-page").await;
+    phone.close().await;
+    app.stop().await;
+}

@@ -119,6 +119,8 @@ pub struct Options {
     pub redis_url: Option<String>,
     /// Keys prefix in the cache; instances that must share a cache use the same.
     pub cache_prefix: Option<String>,
+    /// `None`: the family cards' default font folder.
+    pub card_fonts: Option<PathBuf>,
 }
 
 impl Options {
@@ -130,6 +132,7 @@ impl Options {
             content_dir: content_dir.to_path_buf(),
             redis_url: None,
             cache_prefix: None,
+            card_fonts: None,
         }
     }
 }
@@ -148,6 +151,9 @@ impl TestApp {
         settings.redis_url = options.redis_url.or_else(test_redis_url);
         settings.content_dir = options.content_dir.clone();
         settings.public_url = Some(PUBLIC_URL.into());
+        if let Some(fonts) = options.card_fonts {
+            settings.card_fonts = fonts;
+        }
         let clock = Arc::new(ManualClock::new(options.now));
         let prefix = options
             .cache_prefix
@@ -343,4 +349,19 @@ pub fn phone_with(jar: Arc<reqwest::cookie::Jar>) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The text of the one QR code in a greyscale picture; it must use error correction M or
+/// better.
+pub fn decode_qr(width: usize, height: usize, pixel: impl FnMut(usize, usize) -> u8) -> String {
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(width, height, pixel);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "expected one QR code");
+    let (meta, content) = grids[0].decode().unwrap();
+    assert!(
+        meta.ecc_level <= 1,
+        "error correction must be M or better (rqrr levels: 0=M, 1=L? got {})",
+        meta.ecc_level
+    );
+    content
 }
