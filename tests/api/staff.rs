@@ -78,6 +78,8 @@ fn access(method: &str, path: &str) -> Access {
             "/"
             | "/s/:series"
             | "/s/:series/:lesson"
+            | "/s/:series/:lesson/card.png"
+            | "/f/:series/:lesson"
             | "/lang/:code"
             | "/media/:series/:lesson/:name"
             | "/static/:name",
