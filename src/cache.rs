@@ -33,6 +33,8 @@ pub trait CacheStore: Send + Sync {
     async fn incr(&self, key: &str) -> Result<i64, CacheError>;
     /// Counts a hit in a fixed window starting at the first hit: (hits so far, seconds left).
     async fn incr_window(&self, key: &str, window: Duration) -> Result<(i64, u64), CacheError>;
+    /// The hits counted so far by `incr_window` and the seconds left, without counting one.
+    async fn peek_window(&self, key: &str) -> Result<Option<(i64, u64)>, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;
 }
 
@@ -113,6 +115,24 @@ impl CacheStore for InProcessStore {
             count,
             expires.saturating_duration_since(now).as_secs().max(1),
         ))
+    }
+
+    async fn peek_window(&self, key: &str) -> Result<Option<(i64, u64)>, CacheError> {
+        let entries = self.entries.lock().expect("cache lock");
+        let now = Instant::now();
+        Ok(entries
+            .get(key)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(value, expires)| {
+                let count = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(0);
+                (
+                    count,
+                    expires.saturating_duration_since(now).as_secs().max(1),
+                )
+            }))
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
@@ -213,6 +233,16 @@ impl CacheStore for RedisStore {
             })
             .await?;
         Ok((count, ttl.max(1) as u64))
+    }
+
+    async fn peek_window(&self, key: &str) -> Result<Option<(i64, u64)>, CacheError> {
+        let key = key.to_owned();
+        let (count, ttl): (Option<i64>, i64) = self
+            .call(
+                |mut c| async move { redis::pipe().get(&key).ttl(&key).query_async(&mut c).await },
+            )
+            .await?;
+        Ok(count.map(|count| (count, ttl.max(1) as u64)))
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
@@ -350,6 +380,29 @@ impl Cache {
             Err(retry_after)
         } else {
             Ok(())
+        }
+    }
+
+    /// Whether `key` has already counted `limit` failures in its window (counted with
+    /// `count_failure`): then the seconds until the window ends. Checking counts nothing, so
+    /// only failures use up a limit.
+    pub async fn failures_exceeded(&self, key: &str, limit: i64) -> Result<(), u64> {
+        let key = self.key(&format!("rl:{key}"));
+        let counted = match self.store.peek_window(&key).await {
+            Ok(counted) => counted,
+            Err(_) => self.fallback_limits.peek_window(&key).await.unwrap_or(None),
+        };
+        match counted {
+            Some((count, retry_after)) if count >= limit => Err(retry_after),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failure against `key` in a window of `window`.
+    pub async fn count_failure(&self, key: &str, window: Duration) {
+        let key = self.key(&format!("rl:{key}"));
+        if self.store.incr_window(&key, window).await.is_err() {
+            let _ = self.fallback_limits.incr_window(&key, window).await;
         }
     }
 

@@ -108,6 +108,16 @@ pub struct Settings {
         global = true
     )]
     pub retain_jobs_days: u32,
+    /// A learner's session ends after this many days without a visit (they sign in again with
+    /// their recovery code, or by joining from the same phone).
+    #[arg(
+        long,
+        env = "HOMEWARD_LEARNER_IDLE_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u32).range(1..=3650),
+        global = true
+    )]
+    pub learner_idle_days: u32,
 
     /// The WeChat template message the weekly push sends (its id in the official account's
     /// template library). Unset: no messages are sent.
@@ -151,6 +161,7 @@ impl Settings {
             content_dir: PathBuf::from("./content"),
             trust_proxy: false,
             secret_key: None,
+            learner_idle_days: 90,
             log_format: LogFormat::Text,
             worker: true,
             retain_events_days: 180,

@@ -12,6 +12,7 @@ use super::problem::ApiError;
 use super::staff::{ApiTags, Created, Done, staff};
 use crate::http::AppState;
 use crate::http::error::from_db;
+use crate::http::headers::shows_secret;
 use crate::services::admin;
 use crate::services::staff::Role;
 
@@ -133,6 +134,7 @@ impl AdminApi {
         )
         .await
         .map_err(|e| ApiError::from_action(e, "no such factory"))?;
+        shows_secret(req);
         Ok(Json(Invited {
             id: invited.id,
             setup_url: invited.setup_url,
@@ -205,6 +207,7 @@ impl AdminApi {
         let export = admin::export_learner(&state, &who, *id)
             .await
             .map_err(|e| ApiError::from_action(e, "no such learner"))?;
+        shows_secret(req);
         Ok(Json(export))
     }
 

@@ -14,6 +14,7 @@ use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, p
 use crate::http::AppState;
 use crate::http::cookies::{SESSION_COOKIE, YEAR, set_cookie};
 use crate::http::error::from_db;
+use crate::http::headers::shows_secret;
 use crate::http::{auth, limits};
 use crate::services::accounts::{self, ProfileChange};
 use crate::services::enrollment::{self, CodeStatus, JoinError, JoinRequest};
@@ -79,8 +80,9 @@ pub struct Enrolled {
     pub learner_id: i64,
     /// Send as `Authorization: Bearer …`; the same value is set as the session cookie.
     pub session_token: String,
-    /// Keep it: it restores the account on a new phone.
-    pub recovery_code: String,
+    /// Keep it: it restores the account on a new phone. Shown only this once (only its hash
+    /// is stored); `null` when this device had joined before and is signed in again.
+    pub recovery_code: Option<String>,
 }
 
 #[derive(ApiResponse)]
@@ -117,7 +119,6 @@ pub struct Me {
     pub child_age_bands: Vec<String>,
     pub factory: Option<FactoryDto>,
     pub line: Option<LineDto>,
-    pub recovery_code: String,
     pub joined_at: chrono::DateTime<chrono::Utc>,
     pub messages: MessageSettings,
 }
@@ -155,6 +156,26 @@ pub enum Deleted {
     /// Everything about the learner is gone.
     #[oai(status = 204)]
     NoContent,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct NewRecoveryCode {
+    /// Shown only this once; the previous code no longer works.
+    pub recovery_code: String,
+}
+
+#[derive(ApiResponse)]
+pub enum RecoveryCodeResponse {
+    /// A new recovery code.
+    #[oai(status = 201)]
+    Created(Json<NewRecoveryCode>),
+}
+
+#[derive(ApiResponse)]
+pub enum SignedOut {
+    /// The session (or every session of the learner) has ended.
+    #[oai(status = 204)]
+    NoContent(#[oai(header = "Set-Cookie")] String),
 }
 
 fn closed(status: CodeStatus) -> ApiError {
@@ -261,14 +282,17 @@ impl EnrollmentApi {
             preferred_time: body.preferred_time,
         };
         match enrollment::join(&state.db, &request, state.clock.now()).await {
-            Ok(joined) => Ok(EnrolledResponse::Created(
-                Json(Enrolled {
-                    learner_id: joined.learner_id,
-                    session_token: joined.session_token.clone(),
-                    recovery_code: joined.recovery_code,
-                }),
-                set_cookie(&state, SESSION_COOKIE, &joined.session_token, YEAR),
-            )),
+            Ok(joined) => {
+                shows_secret(req);
+                Ok(EnrolledResponse::Created(
+                    Json(Enrolled {
+                        learner_id: joined.learner_id,
+                        session_token: joined.session_token.clone(),
+                        recovery_code: joined.recovery_code,
+                    }),
+                    set_cookie(&state, SESSION_COOKIE, &joined.session_token, YEAR),
+                ))
+            }
             Err(JoinError::NotFound) => {
                 Err(ApiError::not_found("there is no such enrollment code"))
             }
@@ -296,13 +320,16 @@ impl EnrollmentApi {
             .await
             .map_err(from_db)?
         {
-            Some((learner_id, token)) => Ok(SessionResponse::Created(
-                Json(Session {
-                    learner_id,
-                    session_token: token.clone(),
-                }),
-                set_cookie(&state, SESSION_COOKIE, &token, YEAR),
-            )),
+            Some((learner_id, token)) => {
+                shows_secret(req);
+                Ok(SessionResponse::Created(
+                    Json(Session {
+                        learner_id,
+                        session_token: token.clone(),
+                    }),
+                    set_cookie(&state, SESSION_COOKIE, &token, YEAR),
+                ))
+            }
             None => Err(ApiError::invalid("that recovery code is not right")),
         }
     }
@@ -311,6 +338,7 @@ impl EnrollmentApi {
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn get_me(&self, state: Data<&AppState>, req: &Request) -> Result<Json<Me>, ApiError> {
         let id = learner(&state, req, false).await?;
+        shows_secret(req);
         let account = accounts::account(&state.db, id)
             .await
             .map_err(from_db)?
@@ -334,7 +362,6 @@ impl EnrollmentApi {
                 id: l.id,
                 name: l.name.clone(),
             }),
-            recovery_code: account.learner.recovery_code.clone(),
             joined_at: account.learner.created_at,
             messages: MessageSettings {
                 shift: messages.shift.as_str().to_owned(),
@@ -391,11 +418,78 @@ impl EnrollmentApi {
         req: &Request,
     ) -> Result<Json<serde_json::Value>, ApiError> {
         let id = learner(&state, req, false).await?;
+        shows_secret(req);
         accounts::export(&state.db, id, state.clock.now())
             .await
             .map_err(from_db)?
             .map(Json)
             .ok_or_else(|| ApiError::not_found("no such learner"))
+    }
+
+    /// Makes a new recovery code for the learner (shown once); the old one stops working.
+    #[oai(
+        path = "/me/recovery-code",
+        method = "post",
+        operation_id = "new_recovery_code"
+    )]
+    async fn new_recovery_code(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+    ) -> Result<RecoveryCodeResponse, ApiError> {
+        let id = learner(&state, req, true).await?;
+        let code = accounts::new_recovery_code(&state.db, id, state.clock.now())
+            .await
+            .map_err(from_db)?
+            .ok_or_else(|| ApiError::not_found("no such learner"))?;
+        shows_secret(req);
+        Ok(RecoveryCodeResponse::Created(Json(NewRecoveryCode {
+            recovery_code: code,
+        })))
+    }
+
+    /// Signs out: ends the session this request was made with.
+    #[oai(
+        path = "/sessions/current",
+        method = "delete",
+        operation_id = "sign_out"
+    )]
+    async fn sign_out(&self, state: Data<&AppState>, req: &Request) -> Result<SignedOut, ApiError> {
+        learner(&state, req, true).await?;
+        if let Some(token) = auth::session_token(req) {
+            accounts::sign_out(&state.db, token)
+                .await
+                .map_err(from_db)?;
+        }
+        Ok(SignedOut::NoContent(set_cookie(
+            &state,
+            SESSION_COOKIE,
+            "",
+            0,
+        )))
+    }
+
+    /// Signs out everywhere: ends every session of the learner, on every phone.
+    #[oai(
+        path = "/sessions",
+        method = "delete",
+        operation_id = "sign_out_everywhere"
+    )]
+    async fn sign_out_everywhere(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+    ) -> Result<SignedOut, ApiError> {
+        let id = learner(&state, req, true).await?;
+        accounts::end_sessions(&state.db, id)
+            .await
+            .map_err(from_db)?;
+        Ok(SignedOut::NoContent(set_cookie(
+            &state,
+            SESSION_COOKIE,
+            "",
+            0,
+        )))
     }
 
     /// Withdraws consent and deletes every record about the learner.

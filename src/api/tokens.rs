@@ -10,6 +10,7 @@ use super::problem::ApiError;
 use super::staff::{ApiTags, Done, staff};
 use crate::http::AppState;
 use crate::http::error::from_db;
+use crate::http::headers::shows_secret;
 
 #[derive(Debug, Clone, Object)]
 pub struct NewToken {
@@ -45,6 +46,7 @@ impl TokensApi {
             crate::services::staff::create_token(&state.db, &who, &body.name, state.clock.now())
                 .await
                 .map_err(from_db)?;
+        shows_secret(req);
         Ok(Json(TokenCreated { id, token }))
     }
 

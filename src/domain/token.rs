@@ -1,5 +1,6 @@
 //! Secrets handed to people: enrollment tokens (in QR codes), session tokens, recovery codes.
-//! Each is random from the operating system, and only hashes of session tokens are stored.
+//! Each is random from the operating system; only hashes of session tokens and recovery codes
+//! are stored.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -108,6 +109,13 @@ impl RecoveryCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What the database keeps instead of the code: a SHA-256 of its normalised form (80 random
+    /// bits need no salt or slow hash). Migration m0008 computes the same for codes stored
+    /// before it.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(format!("recovery:{}", self.0).as_bytes()))
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +149,8 @@ mod tests {
         );
         assert!(RecoveryCode::parse("ABCD-EFGH").is_none());
         assert!(RecoveryCode::parse("ABCD-EFGH-JKMN-PQRU").is_none());
+        assert_eq!(RecoveryCode::parse(&typed).unwrap().hash(), code.hash());
+        assert_ne!(code.hash(), RecoveryCode::generate().hash());
     }
 
     #[test]

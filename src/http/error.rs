@@ -48,10 +48,7 @@ impl ResponseError for AppError {
             tracing::error!(error = format!("{error:#}"), "request failed");
         }
         if let AppError::SignIn(next) = self {
-            let location = format!(
-                "/staff/login?next={}",
-                next.replace('&', "%26").replace('?', "%3F")
-            );
+            let location = format!("/staff/login?next={}", super::redirect::query_value(next));
             return poem::Response::builder()
                 .status(StatusCode::SEE_OTHER)
                 .header(header::LOCATION, location)

@@ -1,14 +1,36 @@
-//! Security headers on every response, error pages included, and `no-cache` on HTML (WeChat's
-//! browser caches pages hard).
+//! Security headers on every response, error pages included; `no-cache` on HTML (WeChat's
+//! browser caches pages hard) and `no-store` on anything that shows a secret.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use poem::http::{HeaderValue, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
-/// Security headers on every response, error pages included; `no-cache` on HTML.
-pub async fn harden<E: Endpoint>(next: E, req: Request, https: bool) -> poem::Result<Response> {
+/// Set by a handler whose answer shows a secret (a recovery code, a session or API token, a
+/// set-password link, a learner's data); the answer is then never stored by any cache.
+#[derive(Clone, Default)]
+struct ShowsSecret(Arc<AtomicBool>);
+
+/// Marks the answer to `req` as showing a secret: it goes out with `Cache-Control: no-store`,
+/// whatever else the handler or an error path sets.
+pub fn shows_secret(req: &Request) {
+    if let Some(flag) = req.extensions().get::<ShowsSecret>() {
+        flag.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Security headers on every response, error pages included; `no-cache` on HTML; `no-store`
+/// where `shows_secret` was called.
+pub async fn harden<E: Endpoint>(next: E, mut req: Request, https: bool) -> poem::Result<Response> {
     let is_docs = req.uri().path().starts_with("/docs");
+    let secret = ShowsSecret::default();
+    req.extensions_mut().insert(secret.clone());
     let mut response = next.call(req).await?.into_response();
     let headers = response.headers_mut();
+    if secret.0.load(Ordering::Relaxed) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let csp = if is_docs {
         // The embedded API docs page needs inline script and style.
         "default-src 'self' 'unsafe-inline' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::Context;
 use super::enrollment::start_session;
 use crate::domain::learner::{parse_age_band, parse_nickname};
 use crate::domain::token::{RecoveryCode, SessionToken};
@@ -28,11 +29,12 @@ pub const LEARNER_TABLES: &[&str] = &[
 ];
 
 /// Columns never exported: secrets that are not the learner's data.
-const SECRET_COLUMNS: &[&str] = &["token_hash", "device_hash"];
+const SECRET_COLUMNS: &[&str] = &["token_hash", "device_hash", "recovery_hash"];
 
-/// Finds the learner a session token belongs to, and notes the visit (at most hourly).
+/// Finds the learner a session token belongs to, and notes the visit (at most hourly). A session
+/// unused for `HOMEWARD_LEARNER_IDLE_DAYS` has ended: it is deleted and counts as signed out.
 pub async fn authenticate(
-    db: &DatabaseConnection,
+    ctx: &Context,
     token: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<i64>> {
@@ -41,22 +43,30 @@ pub async fn authenticate(
     }
     let Some(session) = learner_session::Entity::find()
         .filter(learner_session::Column::TokenHash.eq(SessionToken::hash(token)))
-        .one(db)
+        .one(&ctx.db)
         .await?
     else {
         return Ok(None);
     };
-    if now - session.last_seen_at > Duration::hours(1) {
+    let idle = now - session.last_seen_at;
+    if idle > Duration::days(i64::from(ctx.settings.learner_idle_days)) {
+        learner_session::Entity::delete_by_id(session.id)
+            .exec(&ctx.db)
+            .await?;
+        return Ok(None);
+    }
+    if idle > Duration::hours(1) {
         learner_session::Entity::update_many()
             .col_expr(learner_session::Column::LastSeenAt, Expr::value(now))
             .filter(learner_session::Column::Id.eq(session.id))
-            .exec(db)
+            .exec(&ctx.db)
             .await?;
     }
     Ok(Some(session.learner_id))
 }
 
-/// Restores an account on a new phone: a new session for the learner with this recovery code.
+/// Restores an account on a new phone: every other session of the learner ends (whoever holds
+/// the old phone is signed out) and a new one starts.
 pub async fn recover(
     db: &DatabaseConnection,
     raw_code: &str,
@@ -66,23 +76,80 @@ pub async fn recover(
         return Ok(None);
     };
     let Some(learner) = learner::Entity::find()
-        .filter(learner::Column::RecoveryCode.eq(code.as_str()))
+        .filter(learner::Column::RecoveryHash.eq(code.hash()))
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    let token = start_session(db, learner.id, now).await?;
+    let txn = db.begin().await?;
+    end_sessions(&txn, learner.id).await?;
+    let token = start_session(&txn, learner.id, now).await?;
+    txn.commit().await?;
     Ok(Some((learner.id, token)))
 }
 
-/// Ends one session (the token's).
+/// Ends one session (the token's). The phone that joined no longer signs back in by joining
+/// again either: after signing out, only the recovery code does.
 pub async fn sign_out(db: &DatabaseConnection, token: &str) -> anyhow::Result<()> {
+    let hash = SessionToken::hash(token);
+    let Some(session) = learner_session::Entity::find()
+        .filter(learner_session::Column::TokenHash.eq(hash))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let txn = db.begin().await?;
+    learner_session::Entity::delete_by_id(session.id)
+        .exec(&txn)
+        .await?;
+    forget_device(&txn, session.learner_id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of a learner, on every phone, and forgets the phone that joined.
+pub async fn end_sessions(db: &impl ConnectionTrait, learner_id: i64) -> anyhow::Result<()> {
     learner_session::Entity::delete_many()
-        .filter(learner_session::Column::TokenHash.eq(SessionToken::hash(token)))
+        .filter(learner_session::Column::LearnerId.eq(learner_id))
+        .exec(db)
+        .await?;
+    forget_device(db, learner_id).await
+}
+
+/// A joined phone signs back in by joining again; once signed out, it must not.
+async fn forget_device(db: &impl ConnectionTrait, learner_id: i64) -> anyhow::Result<()> {
+    learner::Entity::update_many()
+        .col_expr(
+            learner::Column::DeviceHash,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(learner::Column::Id.eq(learner_id))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Gives the learner a new recovery code (returned to be shown once); the old one stops working.
+pub async fn new_recovery_code(
+    db: &DatabaseConnection,
+    learner_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    let code = RecoveryCode::generate();
+    let changed = learner::Entity::update_many()
+        .col_expr(learner::Column::RecoveryHash, Expr::value(code.hash()))
+        .col_expr(learner::Column::UpdatedAt, Expr::value(now))
+        .filter(learner::Column::Id.eq(learner_id))
+        .exec(db)
+        .await?;
+    Ok((changed.rows_affected == 1).then(|| code.as_str().to_owned()))
+}
+
+/// Whether `raw_code` is the learner's current recovery code.
+pub fn is_recovery_code_of(account: &Account, raw_code: &str) -> bool {
+    RecoveryCode::parse(raw_code).is_some_and(|code| code.hash() == account.learner.recovery_hash)
 }
 
 /// What the account page shows.

@@ -89,9 +89,7 @@ pub async fn add_staff(
     let role = Role::parse(role)
         .ok_or_else(|| ActionError::Invalid("role: admin, editor or manager".into()))?;
     let now = ctx.clock.now();
-    let (id, token) = staff::add(&ctx.db, email, role, factory_id, line_ids, now)
-        .await
-        .map_err(|e| ActionError::Invalid(e.to_string()))?;
+    let (id, token) = staff::add(&ctx.db, email, role, factory_id, line_ids, now).await?;
     audit(
         &ctx.db,
         Some(who.id),
@@ -162,8 +160,8 @@ pub async fn learner_by_recovery_code(
         .db
         .query_one_raw(Statement::from_sql_and_values(
             ctx.db.get_database_backend(),
-            "SELECT id, nickname FROM learner WHERE recovery_code = $1",
-            [code.as_str().into()],
+            "SELECT id, nickname FROM learner WHERE recovery_hash = $1",
+            [code.hash().into()],
         ))
         .await?;
     Ok(row.and_then(|r| {

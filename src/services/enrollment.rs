@@ -161,7 +161,9 @@ pub enum JoinError {
 pub struct Joined {
     pub learner_id: i64,
     pub session_token: String,
-    pub recovery_code: String,
+    /// The new learner's recovery code, to show once; `None` for a device that had joined
+    /// before (its code was shown then, and only its hash is kept).
+    pub recovery_code: Option<String>,
     pub audience: Audience,
     /// The device had joined before: it is signed in again, not enrolled twice.
     pub returning: bool,
@@ -243,7 +245,7 @@ pub async fn join(
             return Ok(Joined {
                 learner_id: existing.id,
                 session_token,
-                recovery_code: existing.recovery_code,
+                recovery_code: None,
                 audience: Audience::parse(&existing.audience).unwrap_or(audience),
                 returning: true,
             });
@@ -274,13 +276,13 @@ pub async fn join(
     if counted.rows_affected != 1 {
         return Err(JoinError::Closed(CodeStatus::Full));
     }
-    let recovery_code = RecoveryCode::generate().as_str().to_owned();
+    let recovery_code = RecoveryCode::generate();
     let learner = learner::ActiveModel {
         nickname: Set(nickname),
         audience: Set(audience.as_str().to_owned()),
         lang: Set(lang.code().to_owned()),
         child_age_bands: Set((!bands.is_empty()).then(|| bands.join(","))),
-        recovery_code: Set(recovery_code.clone()),
+        recovery_hash: Set(recovery_code.hash()),
         device_hash: Set(request.device_hash.clone()),
         code_id: Set(Some(code.id)),
         factory_id: Set(Some(code.factory_id)),
@@ -308,7 +310,7 @@ pub async fn join(
     Ok(Joined {
         learner_id: learner.id,
         session_token,
-        recovery_code,
+        recovery_code: Some(recovery_code.as_str().to_owned()),
         audience,
         returning: false,
     })

@@ -312,7 +312,17 @@ pub async fn dashboard(
     }))
 }
 
-/// The same figures as CSV; hidden figures read "<5".
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or a carriage return
+/// first) gets a leading `'`, which spreadsheets show as text.
+fn plain_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+/// The same figures as CSV; hidden figures read "<5". Every name is quoted and written as plain
+/// text, never as something a spreadsheet would run.
 pub fn csv(dashboard: &Dashboard) -> String {
     let cell = |s: Shown| {
         s.value()
@@ -323,7 +333,7 @@ pub fn csv(dashboard: &Dashboard) -> String {
         v.map(|v| format!("{:.1}", v * 100.0))
             .unwrap_or_else(|| "<5".into())
     };
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let quote = |s: &str| format!("\"{}\"", plain_cell(s).replace('"', "\"\""));
     let mut out = String::from(
         "section,name,learners,active_7_days,active_30_days,average_quiz_score_percent\n",
     );
@@ -359,4 +369,16 @@ pub fn csv(dashboard: &Dashboard) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formula_cells_become_text() {
+        for formula in ["=cmd|' /C calc'!A0", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(super::plain_cell(formula).starts_with('\''), "{formula:?}");
+        }
+        assert_eq!(super::plain_cell("A3线"), "A3线");
+        assert_eq!(super::plain_cell("<5"), "<5");
+    }
 }

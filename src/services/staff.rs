@@ -7,6 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
 use serde_json::Value as Json;
 
+use super::ActionError;
+use crate::domain::email::parse_email;
 use crate::domain::token::SessionToken;
 
 /// Sessions end after 30 minutes without a request, and 12 hours after login in any case.
@@ -155,6 +157,7 @@ async fn one(
 }
 
 /// Creates a staff account and a one-time link to set its password; returns (id, link token).
+/// A manager needs a factory that exists; lines, if given, must be that factory's.
 pub async fn add(
     db: &DatabaseConnection,
     email: &str,
@@ -162,26 +165,68 @@ pub async fn add(
     factory_id: Option<i64>,
     line_ids: Option<Vec<i64>>,
     now: DateTime<Utc>,
-) -> anyhow::Result<(i64, String)> {
-    let email = email.trim().to_lowercase();
-    anyhow::ensure!(
-        email.contains('@') && email.len() <= 200,
-        "'{email}' is not an email address"
-    );
-    anyhow::ensure!(
-        role != Role::Manager || factory_id.is_some(),
-        "a manager needs --factory"
-    );
+) -> Result<(i64, String), ActionError> {
+    let email = parse_email(email).map_err(ActionError::Invalid)?;
+    if role == Role::Manager && factory_id.is_none() {
+        return Err(ActionError::Invalid(
+            "factory: a manager needs a factory".into(),
+        ));
+    }
+    if let Some(factory) = factory_id {
+        let found = one(
+            db,
+            "SELECT id FROM factory WHERE id = $1",
+            vec![factory.into()],
+        )
+        .await?;
+        if found.is_none() {
+            return Err(ActionError::Invalid(format!(
+                "factory: there is no factory {factory}"
+            )));
+        }
+    }
+    let line_ids = line_ids.filter(|ids| !ids.is_empty());
+    if let Some(ids) = &line_ids {
+        let Some(factory) = factory_id else {
+            return Err(ActionError::Invalid(
+                "lines: lines belong to a factory; give the factory too".into(),
+            ));
+        };
+        for line in ids {
+            let owner = one(
+                db,
+                "SELECT factory_id FROM line WHERE id = $1",
+                vec![(*line).into()],
+            )
+            .await?
+            .and_then(|row| row.try_get::<i64>("", "factory_id").ok());
+            if owner != Some(factory) {
+                return Err(ActionError::Invalid(format!(
+                    "lines: line {line} is not a line of factory {factory}"
+                )));
+            }
+        }
+    }
     let lines = line_ids.map(|ids| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    let taken = one(
+        db,
+        "SELECT id FROM staff WHERE email = $1",
+        vec![email.clone().into()],
+    )
+    .await?;
+    if taken.is_some() {
+        return Err(ActionError::Invalid(format!(
+            "email: there is already a staff account for {email}"
+        )));
+    }
     let row = one(
         db,
         "INSERT INTO staff (email, role, factory_id, line_ids, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         vec![email.clone().into(), role.as_str().into(), factory_id.into(), lines.into(), now.into()],
     )
-    .await
-    .map_err(|e| if format!("{e:#}").to_lowercase().contains("unique") { anyhow::anyhow!("there is already a staff account for {email}") } else { e })?
+    .await?
     .ok_or_else(|| anyhow::anyhow!("insert returned nothing"))?;
-    let id: i64 = row.try_get("", "id")?;
+    let id: i64 = row.try_get("", "id").map_err(anyhow::Error::from)?;
     let token = invite(db, id, now).await?;
     Ok((id, token))
 }

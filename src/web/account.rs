@@ -7,14 +7,15 @@ use poem::{IntoResponse, Request, Response, handler};
 use super::i18n::{audience_label, format_moment};
 use super::i18n_account::account_ui;
 use super::i18n_push::{PushView, messages_ui};
-use super::pages::{chrome, html, render};
-use super::views::{MePage, NoticePage};
+use super::pages::{chrome, html, learner_for_form, render};
+use super::views::{MePage, NoticePage, RecoveryCodePage};
 use crate::domain::Lang;
 use crate::domain::learner::AGE_BANDS;
 use crate::http::AppState;
 use crate::http::auth;
 use crate::http::cookies::{SESSION_COOKIE, YEAR, set_cookie};
 use crate::http::error::{AppError, from_db};
+use crate::http::headers::shows_secret;
 use crate::services::accounts::{self, ProfileChange};
 use crate::services::push::prefs;
 use crate::store::entity::consent;
@@ -80,7 +81,9 @@ async fn me_page(
         }),
         line: account.line.as_ref().map(|l| l.name.clone()),
         joined_at: format_moment(account.learner.created_at, tz, lang),
-        recovery_code: account.learner.recovery_code.clone(),
+        sign_out_hint: a
+            .sign_out_hint
+            .replace("{days}", &state.settings.learner_idle_days.to_string()),
         consents: consents
             .into_iter()
             .map(|c| {
@@ -109,26 +112,18 @@ enum Saved {
     Messages,
 }
 
-fn with_csrf_cookie(state: &AppState, mut response: Response, csrf: &str, new: bool) -> Response {
-    if new {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(state, crate::http::cookies::CSRF_COOKIE, csrf, YEAR)
-                .parse()
-                .expect("cookie"),
-        );
-    }
-    response
-}
-
 #[handler]
 pub async fn me(state: Data<&AppState>, lang: Lang, req: &Request) -> Result<Response, AppError> {
     let Some(learner_id) = auth::current_learner(&state, req).await.map_err(from_db)? else {
         return not_joined(&state, lang);
     };
-    let (csrf, new_csrf) = auth::csrf_token(req);
+    let csrf = auth::page_csrf_token(&state, req);
     match me_page(&state, lang, learner_id, &csrf, Saved::Nothing, None).await? {
-        Some(page) => Ok(with_csrf_cookie(&state, html(page), &csrf, new_csrf)),
+        Some(page) => {
+            // Everything held about the learner: never kept by a cache.
+            shows_secret(req);
+            Ok(html(page))
+        }
         None => not_joined(&state, lang),
     }
 }
@@ -146,14 +141,10 @@ pub async fn me_update(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    if !auth::csrf_ok(req, pick("csrf").as_deref()) {
-        return Err(AppError::BadRequest(
-            "the form has expired; please reload the page".into(),
-        ));
-    }
-    let Some(learner_id) = auth::current_learner(&state, req).await.map_err(from_db)? else {
+    let Some(learner_id) = learner_for_form(&state, req, pick("csrf").as_deref()).await? else {
         return not_joined(&state, lang);
     };
+    shows_secret(req);
     let change = ProfileChange {
         nickname: Some(pick("nickname").unwrap_or_default()),
         audience: pick("audience"),
@@ -217,14 +208,10 @@ pub async fn me_messages(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    if !auth::csrf_ok(req, pick("csrf")) {
-        return Err(AppError::BadRequest(
-            "the form has expired; please reload the page".into(),
-        ));
-    }
-    let Some(learner_id) = auth::current_learner(&state, req).await.map_err(from_db)? else {
+    let Some(learner_id) = learner_for_form(&state, req, pick("csrf")).await? else {
         return not_joined(&state, lang);
     };
+    shows_secret(req);
     let current = prefs::get(&state, learner_id).await.map_err(from_db)?;
     let wanted = prefs::resolve(
         &current,
@@ -258,6 +245,7 @@ pub async fn me_export(state: Data<&AppState>, req: &Request) -> Result<Response
         .await
         .map_err(from_db)?
         .ok_or(AppError::NotFound)?;
+    shows_secret(req);
     let export = accounts::export(&state.db, learner_id, state.clock.now())
         .await
         .map_err(from_db)?
@@ -268,7 +256,6 @@ pub async fn me_export(state: Data<&AppState>, req: &Request) -> Result<Response
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"homeward-my-data.json\"",
         )
-        .header(header::CACHE_CONTROL, "no-store")
         .body(serde_json::to_string_pretty(&export).unwrap_or_default()))
 }
 
@@ -285,20 +272,14 @@ pub async fn me_delete(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    if !auth::csrf_ok(req, pick("csrf").as_deref()) {
-        return Err(AppError::BadRequest(
-            "the form has expired; please reload the page".into(),
-        ));
-    }
+    let learner_id = learner_for_form(&state, req, pick("csrf").as_deref())
+        .await?
+        .ok_or(AppError::NotFound)?;
     if pick("confirm").as_deref() != Some("yes") {
         return Err(AppError::BadRequest(
             "tick the box to confirm the deletion".into(),
         ));
     }
-    let learner_id = auth::current_learner(&state, req)
-        .await
-        .map_err(from_db)?
-        .ok_or(AppError::NotFound)?;
     accounts::delete(&state.db, learner_id)
         .await
         .map_err(from_db)?;
@@ -317,4 +298,77 @@ pub async fn me_delete(
         );
     }
     Ok(response.into_response())
+}
+
+/// A new recovery code, shown once; the old one stops working.
+#[handler]
+pub async fn new_recovery_code(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    let learner_id = learner_for_form(&state, req, csrf)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let code = accounts::new_recovery_code(&state.db, learner_id, state.clock.now())
+        .await
+        .map_err(from_db)?
+        .ok_or(AppError::NotFound)?;
+    tracing::info!("learner made a new recovery code");
+    shows_secret(req);
+    let a = account_ui(lang);
+    let page = RecoveryCodePage {
+        page: chrome(&state, lang, a.new_recovery_title, "/me"),
+        explain: a.new_recovery_explain,
+        code,
+        back: ("/me".into(), a.me_title.into()),
+    };
+    Ok(html(render(&page)?))
+}
+
+/// Signs out on this phone, or (`everywhere=yes`) on every phone.
+#[handler]
+pub async fn sign_out(
+    state: Data<&AppState>,
+    lang: Lang,
+    Form(fields): Form<Vec<(String, String)>>,
+    req: &Request,
+) -> Result<Response, AppError> {
+    let pick = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let learner_id = learner_for_form(&state, req, pick("csrf"))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if pick("everywhere") == Some("yes") {
+        accounts::end_sessions(&state.db, learner_id)
+            .await
+            .map_err(from_db)?;
+    } else if let Some(token) = auth::session_token(req) {
+        accounts::sign_out(&state.db, token)
+            .await
+            .map_err(from_db)?;
+    }
+    let a = account_ui(lang);
+    let page = NoticePage {
+        page: chrome(&state, lang, a.sign_out_heading, "/"),
+        paragraphs: vec![a.signed_out.into()],
+        link: Some(("/recover".into(), a.recover_title.into())),
+    };
+    let mut response = html(render(&page)?);
+    for name in [SESSION_COOKIE, crate::http::cookies::DEVICE_COOKIE] {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, name, "", 0).parse().expect("cookie"),
+        );
+    }
+    Ok(response)
 }

@@ -13,6 +13,7 @@ use super::views::Chrome;
 use crate::domain::Lang;
 use crate::http::AppState;
 use crate::http::error::{AppError, from_db};
+use crate::http::headers::shows_secret;
 use crate::http::staff_auth::{check_csrf, csrf_token, require};
 use crate::services::admin;
 use crate::services::staff::{Role, Staff};
@@ -131,6 +132,7 @@ pub async fn index(
     req: &Request,
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
+    shows_secret(req);
     page(&state, lang, &who, None, None, None).await
 }
 
@@ -204,6 +206,7 @@ pub async fn add_staff(
         None,
     )
     .await?;
+    shows_secret(req);
     page(&state, lang, &who, Some(invited.setup_url), None, None).await
 }
 
@@ -227,6 +230,7 @@ pub async fn learner_request(
     let message = found
         .is_none()
         .then(|| "no learner has that recovery code".to_owned());
+    shows_secret(req);
     page(&state, lang, &who, None, found, message).await
 }
 
@@ -238,13 +242,13 @@ pub async fn learner_export(
 ) -> Result<Response, AppError> {
     let who = admin(&state, req).await?;
     let export = admin::export_learner(&state, &who, id).await?;
+    shows_secret(req);
     Ok(Response::builder()
         .content_type("application/json")
         .header(
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"learner-{id}.json\""),
         )
-        .header(header::CACHE_CONTROL, "no-store")
         .body(serde_json::to_string_pretty(&export).unwrap_or_default()))
 }
 

@@ -275,10 +275,11 @@ pub async fn join_submit(
             ),
         )
         .finish();
-    if !joined.returning {
+    if let Some(code) = &joined.recovery_code {
+        // The lesson page shows the code once, then clears this.
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&state, FLASH_COOKIE, "joined", 600)
+            set_cookie(&state, FLASH_COOKIE, &format!("joined.{code}"), 600)
                 .parse()
                 .expect("cookie"),
         );

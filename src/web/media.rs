@@ -9,6 +9,10 @@ use crate::http::AppState;
 use crate::http::error::{AppError, from_db};
 use crate::services::lessons;
 
+/// Media are shown inside pages, never as documents: an SVG must not run script. Every answer
+/// about a media file carries this, revalidations and refused ranges included.
+pub const MEDIA_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
 #[handler]
 pub async fn media(
     state: Data<&AppState>,
@@ -30,6 +34,7 @@ pub async fn media(
     if not_modified(headers, &etag, meta.updated_at) {
         return Ok(Response::builder()
             .status(StatusCode::NOT_MODIFIED)
+            .header(header::CONTENT_SECURITY_POLICY, MEDIA_CSP)
             .header(header::ETAG, etag)
             .header(header::LAST_MODIFIED, last_modified)
             .finish());
@@ -45,11 +50,7 @@ pub async fn media(
         .header(header::LAST_MODIFIED, last_modified)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, "public, max-age=3600")
-        // Media are shown inside pages, never as documents: an SVG must not run script.
-        .header(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-        );
+        .header(header::CONTENT_SECURITY_POLICY, MEDIA_CSP);
     let range = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
@@ -65,6 +66,7 @@ pub async fn media(
             .body(bytes[start as usize..=end as usize].to_vec())),
         Some(None) => Ok(Response::builder()
             .status(StatusCode::RANGE_NOT_SATISFIABLE)
+            .header(header::CONTENT_SECURITY_POLICY, MEDIA_CSP)
             .header(header::CONTENT_RANGE, format!("bytes */{total}"))
             .finish()),
     }

@@ -120,6 +120,16 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             account::me_messages.map_to_response().boxed(),
         ),
         (
+            Method::POST,
+            "/me/recovery-code",
+            account::new_recovery_code.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/me/sign-out",
+            account::sign_out.map_to_response().boxed(),
+        ),
+        (
             Method::GET,
             "/me/export.json",
             account::me_export.map_to_response().boxed(),

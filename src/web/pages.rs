@@ -15,6 +15,7 @@ use crate::domain::{Lang, LessonBody};
 use crate::http::AppState;
 use crate::http::error::{AppError, from_db};
 use crate::http::lang::LANG_COOKIE;
+use crate::http::redirect::safe_local_path;
 use crate::services::lessons;
 
 type PageResult = Result<Response, AppError>;
@@ -43,6 +44,24 @@ pub fn html(body: String) -> Response {
     Html(body)
         .with_header(header::CACHE_CONTROL, "no-cache")
         .into_response()
+}
+
+/// The signed-in learner behind a form that changes something, or `None` when nobody is
+/// signed in. A form without its session's CSRF token has expired (400).
+pub(crate) async fn learner_for_form(
+    state: &AppState,
+    req: &poem::Request,
+    csrf: Option<&str>,
+) -> Result<Option<i64>, AppError> {
+    use crate::http::auth::{LearnerRefusal, learner_for_change};
+    match learner_for_change(state, req, csrf).await {
+        Ok(id) => Ok(Some(id)),
+        Err(LearnerRefusal::SignedOut) => Ok(None),
+        Err(LearnerRefusal::NoCsrf) => Err(AppError::BadRequest(
+            "the form has expired; please reload the page".into(),
+        )),
+        Err(LearnerRefusal::Failed(error)) => Err(error),
+    }
 }
 
 pub(crate) fn render(template: &impl Template) -> Result<String, AppError> {
@@ -164,23 +183,17 @@ pub async fn lesson_page(
     crate::services::progress::record_open(&state, learner_id, visible.lesson(), &content)
         .await
         .map_err(from_db)?;
-    let (csrf, new_csrf) = crate::http::auth::csrf_token(req);
+    let csrf = crate::http::auth::page_csrf_token(&state, req);
     let mut page =
         super::progress::personalise(&state, &page, learner_id, visible.lesson(), &csrf, lang)
             .await?;
     let mut cookies = Vec::new();
-    if new_csrf {
-        cookies.push(crate::http::cookies::set_cookie(
-            &state,
-            crate::http::cookies::CSRF_COOKIE,
-            &csrf,
-            crate::http::cookies::YEAR,
-        ));
-    }
-    if crate::http::cookies::cookie(req, crate::http::cookies::FLASH_COOKIE) == Some("joined")
-        && let Some(banner) = welcome_banner(&state, req, lang).await?
+    if let Some(code) = crate::http::cookies::cookie(req, crate::http::cookies::FLASH_COOKIE)
+        .and_then(|flash| flash.strip_prefix("joined."))
+        && let Some(banner) = welcome_banner(&state, learner_id, code, lang).await?
     {
         page = page.replacen("<!--hw:banner-->", &banner, 1);
+        crate::http::headers::shows_secret(req);
         cookies.push(crate::http::cookies::set_cookie(
             &state,
             crate::http::cookies::FLASH_COOKIE,
@@ -197,29 +210,29 @@ pub async fn lesson_page(
     Ok(response)
 }
 
-/// Shown once after joining: a welcome and the recovery code to keep.
+/// Shown once after joining: a welcome and the recovery code to keep. The code travels from
+/// the join form in a short-lived cookie (only its hash is stored), and is shown only if it
+/// is this learner's.
 async fn welcome_banner(
     state: &AppState,
-    req: &poem::Request,
+    learner_id: i64,
+    code: &str,
     lang: Lang,
 ) -> Result<Option<String>, AppError> {
-    let Some(learner_id) = crate::http::auth::current_learner(state, req)
-        .await
-        .map_err(from_db)?
-    else {
-        return Ok(None);
-    };
     let Some(account) = crate::services::accounts::account(&state.db, learner_id)
         .await
         .map_err(from_db)?
     else {
         return Ok(None);
     };
+    if !crate::services::accounts::is_recovery_code_of(&account, code) {
+        return Ok(None);
+    }
     let a = super::i18n_account::account_ui(lang);
     let view = super::views::WelcomeBanner {
         welcome: a.welcome,
         explain: a.recovery_explain,
-        code: account.learner.recovery_code,
+        code: code.to_owned(),
     };
     Ok(Some(render(&view)?))
 }
@@ -360,16 +373,9 @@ pub async fn quiz_answer(
     let grade = quiz
         .grade(&answers)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let learner = crate::http::auth::current_learner(&state, req)
-        .await
-        .map_err(from_db)?;
+    let learner = learner_for_form(&state, req, csrf.as_deref()).await?;
     let note = match learner {
         Some(learner_id) => {
-            if !crate::http::auth::csrf_ok(req, csrf.as_deref()) {
-                return Err(AppError::BadRequest(
-                    "the form has expired; please reload the lesson".into(),
-                ));
-            }
             crate::services::progress::record_attempt(
                 &state,
                 learner_id,
@@ -439,7 +445,8 @@ pub fn switch_language(
     // Only local paths: never an open redirect.
     let next = query
         .next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .as_deref()
+        .and_then(safe_local_path)
         .unwrap_or_else(|| "/".to_owned());
     let secure = if state.settings.is_https() {
         "; Secure"

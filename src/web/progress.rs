@@ -8,7 +8,7 @@ use poem::{IntoResponse, Request, Response, handler};
 
 use super::i18n::{kind_label, ui};
 use super::i18n_account::{PROGRESS_EN, PROGRESS_ZH, badge_label, progress_ui};
-use super::pages::{chrome, find_visible, html, render};
+use super::pages::{chrome, find_visible, html, learner_for_form, render};
 use super::views::{CertificatePage, LearnerHomePage, LessonLink, SeriesProgressView};
 use crate::domain::Lang;
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
@@ -88,15 +88,9 @@ pub async fn mark_done(
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.as_str());
     let visible = find_visible(&state, &series, &lesson).await?;
-    let learner_id = auth::current_learner(&state, req)
-        .await
-        .map_err(from_db)?
+    let learner_id = learner_for_form(&state, req, csrf)
+        .await?
         .ok_or(AppError::NotFound)?;
-    if !auth::csrf_ok(req, csrf) {
-        return Err(AppError::BadRequest(
-            "the form has expired; please reload the lesson".into(),
-        ));
-    }
     let content = lessons::lesson_content(&state, visible.lesson())
         .await
         .map_err(from_db)?;
@@ -133,13 +127,9 @@ pub async fn beacon(
         serde_json::from_str(&body).map_err(|_| AppError::BadRequest("not JSON".into()))?;
     let batch: BeaconBatch = serde_json::from_value(value)
         .map_err(|_| AppError::BadRequest("not an event batch".into()))?;
-    let learner_id = auth::current_learner(&state, req)
-        .await
-        .map_err(from_db)?
+    let learner_id = learner_for_form(&state, req, batch.csrf.as_deref())
+        .await?
         .ok_or(AppError::NotFound)?;
-    if !auth::csrf_ok(req, batch.csrf.as_deref()) {
-        return Err(AppError::BadRequest("missing or wrong csrf".into()));
-    }
     progress::batch::record_batch(&state, learner_id, &batch.events)
         .await
         .map_err(|error| match error {

@@ -14,6 +14,8 @@ use crate::domain::Lang;
 use crate::http::AppState;
 use crate::http::auth;
 use crate::http::error::{AppError, from_db};
+use crate::http::headers::shows_secret;
+use crate::http::redirect::safe_local_path;
 use crate::http::staff_auth::{STAFF_COOKIE, check_csrf, csrf_token, require, staff_cookie};
 use crate::services::staff::{self, Role, Staff};
 
@@ -47,10 +49,9 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
+/// Where to go after signing in: a path on this site, or nowhere in particular.
 fn local_path(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("")
-        .to_owned()
+    next.and_then(safe_local_path).unwrap_or_default()
 }
 
 #[handler]
@@ -86,6 +87,11 @@ pub async fn login_page(
     Ok(response)
 }
 
+/// Failed sign-ins allowed per client address, and per account from one address, per window.
+pub const LOGIN_FAILURES_PER_ADDRESS: i64 = 30;
+pub const LOGIN_FAILURES_PER_ACCOUNT: i64 = 10;
+pub const LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(900);
+
 #[handler]
 pub async fn login_submit(
     state: Data<&AppState>,
@@ -103,15 +109,21 @@ pub async fn login_submit(
         .trim()
         .to_lowercase();
     let password = field(&fields, "password").unwrap_or_default();
-    let window = std::time::Duration::from_secs(900);
+    // Only failures count, per address and per account *from that address*: wrong passwords
+    // sent from one place never lock the account's owner out elsewhere, and signing in
+    // successfully uses up nothing.
     let ip = crate::http::client::client_ip(&state, req);
-    for (key, max) in [
-        (format!("login-ip:{ip}"), 30),
-        (format!("login-account:{email}"), 10),
-    ] {
+    let failure_keys = [
+        (format!("login-fail-ip:{ip}"), LOGIN_FAILURES_PER_ADDRESS),
+        (
+            format!("login-fail-account:{ip}:{email}"),
+            LOGIN_FAILURES_PER_ACCOUNT,
+        ),
+    ];
+    for (key, max) in &failure_keys {
         state
             .cache
-            .rate_limit(&key, max, window)
+            .failures_exceeded(key, *max)
             .await
             .map_err(AppError::TooManyRequests)?;
     }
@@ -137,6 +149,9 @@ pub async fn login_submit(
                 .finish())
         }
         None => {
+            for (key, _) in &failure_keys {
+                state.cache.count_failure(key, LOGIN_WINDOW).await;
+            }
             let s = staff_ui(lang);
             let page = LoginPage {
                 page: chrome(&state, lang, s.sign_in, "/staff/login"),
@@ -192,6 +207,8 @@ pub async fn setup_page(
         .await
         .map_err(from_db)?;
     let (csrf, new) = auth::csrf_token(req);
+    // The link itself is the secret: a page at it is never stored.
+    shows_secret(req);
     let s = staff_ui(lang);
     let status = if email.is_some() {
         StatusCode::OK
@@ -320,6 +337,7 @@ pub async fn tokens_list(
     req: &Request,
 ) -> Result<Response, AppError> {
     let who = require(&state, req, |_| true).await?;
+    shows_secret(req);
     tokens_page(&state, lang, &who, None).await
 }
 
@@ -341,6 +359,7 @@ pub async fn token_create(
     )
     .await
     .map_err(from_db)?;
+    shows_secret(req);
     tokens_page(&state, lang, &who, Some(token)).await
 }
 

@@ -305,10 +305,7 @@ pub async fn preview_media(
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, meta.content_type.as_str())
         .header(header::CACHE_CONTROL, "no-store")
-        .header(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-        )
+        .header(header::CONTENT_SECURITY_POLICY, super::media::MEDIA_CSP)
         .body(bytes))
 }
 

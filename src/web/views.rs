@@ -190,7 +190,7 @@ pub struct MePage {
     pub factory: Option<String>,
     pub line: Option<String>,
     pub joined_at: String,
-    pub recovery_code: String,
+    pub sign_out_hint: String,
     pub consents: Vec<(String, String)>,
     pub m: &'static MessagesUi,
     pub push: PushView,
@@ -208,6 +208,19 @@ pub struct PosterPage {
     pub line: Option<String>,
     pub qr_src: String,
     pub short_url: String,
+}
+
+/// A recovery code, shown once.
+#[derive(Template)]
+#[template(
+    source = "{% extends \"base.html\" %}{% block content %}<section class=\"card\"><h1>{{ page.title }}</h1><p>{{ explain }}</p><p><code class=\"code\">{{ code }}</code></p><p><a class=\"button\" href=\"{{ back.0 }}\">{{ back.1 }}</a></p></section>{% endblock %}",
+    ext = "html"
+)]
+pub struct RecoveryCodePage {
+    pub page: Chrome,
+    pub explain: &'static str,
+    pub code: String,
+    pub back: (String, String),
 }
 
 /// The once-only welcome on the first lesson after joining.

@@ -26,7 +26,7 @@ pub async fn count(app: &TestApp, sql: &str) -> i64 {
     app.count(sql).await
 }
 
-fn hidden(page: &str, name: &str) -> String {
+pub fn hidden(page: &str, name: &str) -> String {
     let marker = format!(r#"name="{name}" value=""#);
     let start = page
         .find(&marker)

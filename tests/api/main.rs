@@ -3,6 +3,7 @@
 
 mod account;
 mod api;
+mod attacks;
 mod backup;
 mod cache;
 mod content_check;
@@ -21,6 +22,7 @@ mod push;
 mod push_settings;
 mod retention;
 mod sample_content;
+mod sessions;
 mod staff;
 mod visibility;
 

@@ -93,7 +93,12 @@ fn access(method: &str, path: &str) -> Access {
         | ("GET", "/me/export.json" | "/s/:series/certificate")
         | (
             "POST",
-            "/me/delete" | "/me/messages" | "/s/:series/:lesson/done" | "/progress/beacon",
+            "/me/delete"
+            | "/me/messages"
+            | "/me/recovery-code"
+            | "/me/sign-out"
+            | "/s/:series/:lesson/done"
+            | "/progress/beacon",
         ) => Learner,
         ("POST", "/staff/logout")
         | ("GET" | "POST", "/staff/tokens")
@@ -850,7 +855,8 @@ fn api_access(method: &str, path: &str) -> Access {
         | ("POST", "/enrollments" | "/sessions/recover") => Public,
         ("GET" | "PATCH" | "DELETE", "/me")
         | ("GET", "/me/export" | "/me/progress")
-        | ("POST", "/progress/events") => Learner,
+        | ("POST", "/progress/events" | "/me/recovery-code")
+        | ("DELETE", "/sessions" | "/sessions/current") => Learner,
         (
             "GET",
             "/studio/series/{series}/calendar" | "/studio/series/{series}/lessons/{lesson}/stats",
@@ -933,7 +939,13 @@ async fn every_api_operation_answers_every_role_as_it_should() {
     }
     assert!(operations.len() >= 30, "{operations:?}");
     // Deleting the learner's account goes last, so the other operations still have a learner.
-    operations.sort_by_key(|(method, path)| (method == "DELETE", path.clone()));
+    operations.sort_by_key(|(method, path)| {
+        (
+            method == "DELETE" && path == "/me",
+            method == "DELETE",
+            path.clone(),
+        )
+    });
     for (method, pattern) in &operations {
         let rule = api_access(method, pattern);
         let path = pattern
@@ -976,8 +988,14 @@ async fn every_api_operation_answers_every_role_as_it_should() {
                 .request(method.parse().unwrap(), &url)
                 .header("content-type", "application/json")
                 .body(body);
+            // Signing out ends sessions: each sign-out (and the deletion) gets a session of its own.
+            let ends_sessions =
+                method == "DELETE" && (pattern.starts_with("/sessions") || pattern == "/me");
             request = match who {
                 Who::Anonymous => request,
+                Who::Learner if ends_sessions => {
+                    request.bearer_auth(app.new_learner_session(learner.id).await)
+                }
                 Who::Learner => request.bearer_auth(&learner.token),
                 _ => request.bearer_auth(&tokens[&format!("{who:?}")]),
             };

@@ -112,6 +112,9 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// A change to an app's settings, applied before it starts.
+pub type SettingsChange = Arc<dyn Fn(&mut Settings) + Send + Sync>;
+
 pub struct Options {
     pub now: DateTime<Utc>,
     pub content_dir: PathBuf,
@@ -121,6 +124,8 @@ pub struct Options {
     pub cache_prefix: Option<String>,
     /// `None`: the family cards' default font folder.
     pub card_fonts: Option<PathBuf>,
+    /// Changes to the app's settings (timeouts, limits, …) made before it starts.
+    pub settings: Option<SettingsChange>,
 }
 
 impl Options {
@@ -133,7 +138,17 @@ impl Options {
             redis_url: None,
             cache_prefix: None,
             card_fonts: None,
+            settings: None,
         }
+    }
+
+    /// The same options, with `change` applied to the app's settings before it starts.
+    pub fn with_settings(
+        mut self,
+        change: impl Fn(&mut Settings) + Send + Sync + 'static,
+    ) -> Options {
+        self.settings = Some(Arc::new(change));
+        self
     }
 }
 
@@ -153,6 +168,9 @@ impl TestApp {
         settings.public_url = Some(PUBLIC_URL.into());
         if let Some(fonts) = options.card_fonts {
             settings.card_fonts = fonts;
+        }
+        if let Some(change) = &options.settings {
+            change(&mut settings);
         }
         let clock = Arc::new(ManualClock::new(options.now));
         let prefix = options
@@ -320,6 +338,23 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("set the password of {email}: {e}"));
         id
+    }
+
+    /// A new session for a learner, as if they had signed in on another phone; returns its token.
+    pub async fn new_learner_session(&self, learner_id: i64) -> String {
+        use homeward::domain::token::SessionToken;
+        let token = SessionToken::generate().0;
+        let now = self.clock.now();
+        self.state
+            .db
+            .execute_raw(Statement::from_sql_and_values(
+                self.state.db.get_database_backend(),
+                "INSERT INTO learner_session (learner_id, token_hash, created_at, last_seen_at) VALUES ($1, $2, $3, $3)",
+                [learner_id.into(), SessionToken::hash(&token).into(), now.into()],
+            ))
+            .await
+            .expect("insert a learner session");
+        token
     }
 
     /// The first column of the first row of `sql`, as a number.

@@ -9,7 +9,7 @@ pub struct Model {
     pub audience: String,
     pub lang: String,
     pub child_age_bands: Option<String>,
-    pub recovery_code: String,
+    pub recovery_hash: String,
     pub device_hash: Option<String>,
     pub code_id: Option<i64>,
     pub factory_id: Option<i64>,
