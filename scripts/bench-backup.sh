@@ -86,6 +86,11 @@ measure() {
     "$(mib "$(stat -c %s "$file")")" "$backup_s" "$verify_s" "$restore_s")")
   say "${RESULTS[-1]}"
   rm -f "$file"
+  # Free the space of the restored copy before the next, bigger step.
+  case $fresh in
+    sqlite:*) rm -f "$TMP/$(basename "${fresh%%\?*}")"* ;;
+    *) psql_q "${fresh%/*}/postgres" -c "DROP DATABASE ${fresh##*/}" ;;
+  esac
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -99,6 +104,7 @@ PG=$PRIVATE_PG_URL
 say "machine: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores; $(psql "$PG/postgres" -XAtc 'SELECT version()' | cut -d, -f1); $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 | sed 's/^/SQLite /'); commit $(git rev-parse --short HEAD)"
 say "figures: database and backup file in MiB; backup, verify (restore into scratch + compare) and restore in seconds"
 for db in live fresh1 fresh2; do psql_q "$PG/postgres" -c "CREATE DATABASE $db"; done
+# about 4× the database size must be free in BENCH_DIR: live, backup, scratch and restored copies
 
 section "sample content"
 hw "$PG/live" migrate up >/dev/null
