@@ -1,0 +1,3 @@
+//! WeChat: the Official Account's wire protocol (`protocol`, pure and at the bottom layer).
+
+pub mod protocol;
