@@ -339,3 +339,30 @@ mod tests {
         assert!(!format!("{:?}", sample()).contains("abcdef"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn crypto() -> MessageCrypto {
+        MessageCrypto::new(
+            AesKey::from_encoding_aes_key("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG").unwrap(),
+            "wxb11529c136998cb6",
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_message_round_trips(xml in ".{0,300}") {
+            let crypto = crypto();
+            prop_assert_eq!(crypto.decrypt(&crypto.encrypt(&xml)).unwrap(), xml);
+        }
+
+        #[test]
+        fn any_ciphertext_is_decrypted_or_refused_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let _ = crypto().decrypt(&text);
+        }
+    }
+}

@@ -287,3 +287,25 @@ mod tests {
         assert_eq!(parse_fields(&big), Err(XmlError::TooLarge));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_body_is_parsed_or_refused_without_panicking(body in ".{0,400}") {
+            let _ = parse_fields(&body);
+        }
+
+        #[test]
+        fn any_text_in_cdata_reads_back_unchanged(text in "[^\u{0}-\u{8}\u{b}\u{c}\u{e}-\u{1f}\r]{0,200}") {
+            let sections: String = quick_xml::events::BytesCData::escaped(&text)
+                .map(|c| format!("<![CDATA[{}]]>", c.into_inner()))
+                .collect();
+            let fields = parse_fields(&format!("<xml><Content>{sections}</Content></xml>")).unwrap();
+            prop_assert_eq!(fields.get("Content"), Some(text.as_str()));
+        }
+    }
+}
