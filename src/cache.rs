@@ -406,6 +406,20 @@ impl Cache {
         }
     }
 
+    /// The value stored under `key`, or `None` when missing, unreadable or the store is down.
+    pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.lookup(&self.key(key)).await.ok().flatten()
+    }
+
+    /// Stores a value for `ttl`; a store that is down is ignored (the caller has the database).
+    pub async fn set_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
+        if let Ok(bytes) = serde_json::to_vec(value)
+            && self.store.set(&self.key(key), bytes, ttl).await.is_err()
+        {
+            metrics::counter!("cache_errors_total").increment(1);
+        }
+    }
+
     async fn lookup<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CacheError> {
         let Some(bytes) = self.store.get(key).await? else {
             return Ok(None);

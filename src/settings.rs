@@ -148,6 +148,163 @@ pub struct Settings {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// The WeChat Official Account (all optional; see `WechatSettings`).
+    #[command(flatten)]
+    pub wechat: WechatSettings,
+}
+
+/// The WeChat Official Account behind which Homeward runs. All unset: WeChat is off. The
+/// appid, secret and callback token come together; the EncodingAESKey adds safe mode.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct WechatSettings {
+    /// The account's AppID (`wx…`).
+    #[arg(
+        id = "wechat-appid",
+        long = "wechat-appid",
+        env = "HOMEWARD_WECHAT_APPID",
+        global = true
+    )]
+    pub appid: Option<String>,
+
+    /// The account's AppSecret.
+    #[arg(
+        id = "wechat-secret",
+        long = "wechat-secret",
+        env = "HOMEWARD_WECHAT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+
+    /// The callback Token set on the account's server configuration page (3–32 letters/digits).
+    #[arg(
+        id = "wechat-token",
+        long = "wechat-token",
+        env = "HOMEWARD_WECHAT_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// The 43-character EncodingAESKey, for safe mode (消息加解密). Unset: plain mode only.
+    #[arg(
+        id = "wechat-aes-key",
+        long = "wechat-aes-key",
+        env = "HOMEWARD_WECHAT_AES_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub aes_key: Option<String>,
+
+    /// WeChat's server API (a stand-in for tests and demos).
+    #[arg(
+        id = "wechat-api-url",
+        long = "wechat-api-url",
+        env = "HOMEWARD_WECHAT_API_URL",
+        default_value = "https://api.weixin.qq.com",
+        global = true
+    )]
+    pub api_url: String,
+
+    /// WeChat's web sign-in page (a stand-in for tests and demos).
+    #[arg(
+        id = "wechat-open-url",
+        long = "wechat-open-url",
+        env = "HOMEWARD_WECHAT_OPEN_URL",
+        default_value = "https://open.weixin.qq.com",
+        global = true
+    )]
+    pub open_url: String,
+}
+
+/// A complete WeChat configuration, checked.
+#[derive(Clone, Debug)]
+pub struct WechatConfig {
+    pub appid: String,
+    pub secret: String,
+    pub token: String,
+    pub aes_key: Option<String>,
+    pub api_url: String,
+    pub open_url: String,
+}
+
+fn set(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl WechatSettings {
+    /// Defaults: WeChat off, WeChat's real URLs.
+    pub fn off() -> WechatSettings {
+        WechatSettings {
+            api_url: "https://api.weixin.qq.com".into(),
+            open_url: "https://open.weixin.qq.com".into(),
+            ..WechatSettings::default()
+        }
+    }
+
+    /// `None` when WeChat is off; the whole configuration when it is on; an error naming what
+    /// is missing or wrong when only part of it is set.
+    pub fn config(&self) -> anyhow::Result<Option<WechatConfig>> {
+        let named = [
+            ("HOMEWARD_WECHAT_APPID", set(&self.appid)),
+            ("HOMEWARD_WECHAT_SECRET", set(&self.secret)),
+            ("HOMEWARD_WECHAT_TOKEN", set(&self.token)),
+        ];
+        let aes_key = set(&self.aes_key);
+        if named.iter().all(|(_, v)| v.is_none()) && aes_key.is_none() {
+            return Ok(None);
+        }
+        let missing: Vec<&str> = named
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(name, _)| *name)
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "WeChat is partly configured: set {} too (or unset every HOMEWARD_WECHAT_* setting to turn WeChat off)",
+                missing.join(", ")
+            );
+        }
+        let [appid, secret, token] = named.map(|(_, v)| v.unwrap_or_default().to_owned());
+        if !(appid.starts_with("wx")
+            && appid.len() <= 32
+            && appid.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            bail!("HOMEWARD_WECHAT_APPID must be the account's AppID, starting with wx");
+        }
+        if !(3..=32).contains(&token.len()) || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            bail!(
+                "HOMEWARD_WECHAT_TOKEN must be 3 to 32 letters or digits, as on the account's server configuration page"
+            );
+        }
+        if let Some(key) = aes_key
+            && !(key.len() == 43
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'))
+        {
+            bail!(
+                "HOMEWARD_WECHAT_AES_KEY must be the 43-character EncodingAESKey (letters, digits, + and /)"
+            );
+        }
+        for (name, url) in [
+            ("HOMEWARD_WECHAT_API_URL", &self.api_url),
+            ("HOMEWARD_WECHAT_OPEN_URL", &self.open_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("{name} must start with http:// or https://");
+            }
+        }
+        Ok(Some(WechatConfig {
+            appid,
+            secret,
+            token,
+            aes_key: aes_key.map(str::to_owned),
+            api_url: self.api_url.trim().trim_end_matches('/').to_owned(),
+            open_url: self.open_url.trim().trim_end_matches('/').to_owned(),
+        }))
+    }
 }
 
 impl Settings {
@@ -171,6 +328,7 @@ impl Settings {
             wechat_template_id: None,
             push_rate: 20,
             card_fonts: PathBuf::from("/usr/share/fonts/opentype/noto"),
+            wechat: WechatSettings::off(),
         }
     }
 
@@ -244,6 +402,7 @@ impl Settings {
         {
             bail!("HOMEWARD_SECRET_KEY must be at least 32 characters");
         }
+        self.wechat.config()?;
         Ok(())
     }
 
@@ -265,6 +424,85 @@ impl Settings {
             None => crate::domain::token::SessionToken::generate()
                 .0
                 .into_bytes(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wechat(
+        appid: Option<&str>,
+        secret: Option<&str>,
+        token: Option<&str>,
+        aes: Option<&str>,
+    ) -> WechatSettings {
+        WechatSettings {
+            appid: appid.map(str::to_owned),
+            secret: secret.map(str::to_owned),
+            token: token.map(str::to_owned),
+            aes_key: aes.map(str::to_owned),
+            ..WechatSettings::off()
+        }
+    }
+
+    #[test]
+    fn wechat_is_off_without_settings_and_on_with_the_three() {
+        assert!(WechatSettings::off().config().unwrap().is_none());
+        assert!(
+            wechat(Some(" "), None, Some(""), None)
+                .config()
+                .unwrap()
+                .is_none()
+        );
+        let on = wechat(Some("wx0123456789abcdef"), Some("s"), Some("tok123"), None)
+            .config()
+            .unwrap()
+            .unwrap();
+        assert_eq!(on.api_url, "https://api.weixin.qq.com");
+        assert!(on.aes_key.is_none());
+    }
+
+    #[test]
+    fn a_partial_wechat_configuration_names_what_is_missing() {
+        let error = wechat(Some("wx0123456789abcdef"), None, None, None)
+            .config()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("HOMEWARD_WECHAT_SECRET, HOMEWARD_WECHAT_TOKEN"),
+            "{error}"
+        );
+        let error = wechat(
+            None,
+            None,
+            None,
+            Some("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+        )
+        .config()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("HOMEWARD_WECHAT_APPID, HOMEWARD_WECHAT_SECRET, HOMEWARD_WECHAT_TOKEN"),
+            "{error}"
+        );
+        for (settings, named) in [
+            (
+                wechat(Some("gh_nope"), Some("s"), Some("tok123"), None),
+                "HOMEWARD_WECHAT_APPID",
+            ),
+            (
+                wechat(Some("wx01"), Some("s"), Some("t"), None),
+                "HOMEWARD_WECHAT_TOKEN",
+            ),
+            (
+                wechat(Some("wx01"), Some("s"), Some("tok123"), Some("short")),
+                "HOMEWARD_WECHAT_AES_KEY",
+            ),
+        ] {
+            let error = settings.config().unwrap_err().to_string();
+            assert!(error.starts_with(named), "{error}");
         }
     }
 }

@@ -9,7 +9,7 @@ use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route, Server, get};
 
 use crate::http::{self, AppState};
-use crate::{api, content, ops, services, store, web};
+use crate::{api, content, ops, services, store, web, wechat};
 
 /// What `serve` does before listening. On the embedded SQLite default it migrates and imports
 /// `content/` itself, so `cargo run` works on a bare machine; on PostgreSQL, migrations are a
@@ -56,10 +56,11 @@ pub async fn prepare(state: &AppState) -> anyhow::Result<()> {
 pub fn build_app(state: AppState) -> impl Endpoint + 'static {
     let settings = state.settings.clone();
     let https = settings.is_https();
-    api::routes(web::routes(Route::new()), &settings)
+    api::routes(wechat::routes(web::routes(Route::new())), &settings)
         .at("/livez", get(ops::livez))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
+        .around(wechat::auto_sign_in::auto_sign_in)
         .around(http::body::limit_body)
         .data(state)
         .around(http::error::answer_errors)

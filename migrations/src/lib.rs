@@ -13,6 +13,7 @@ mod m0002_enrollment;
 mod m0003_progress;
 mod m0004_staff;
 mod m0005_report_indexes;
+mod m0006_wechat;
 mod m0007_jobs_push;
 mod m0008_learner_secrets;
 mod m0009_reach;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_progress::Migration),
             Box::new(m0004_staff::Migration),
             Box::new(m0005_report_indexes::Migration),
+            Box::new(m0006_wechat::Migration),
             Box::new(m0007_jobs_push::Migration),
             Box::new(m0008_learner_secrets::Migration),
             Box::new(m0009_reach::Migration),

@@ -14,6 +14,7 @@ use crate::{content, jobs, services, store};
 
 mod backup;
 mod operators;
+mod wechat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -76,6 +77,19 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup into an empty database (--force: over data), then migrate it.
     Restore(backup::RestoreArgs),
+    /// The WeChat Official Account (needs the HOMEWARD_WECHAT_* settings).
+    Wechat {
+        #[command(subcommand)]
+        action: WechatAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WechatAction {
+    /// Create the WeChat QR code of every enrollment code that is not revoked and has none.
+    Qr,
+    /// Set the account's custom menu: 本周课程 · 我的进度 · 求助.
+    Menu,
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Learner { action } => operators::learner(settings, action).await.map(|_| 0),
         Command::Backup(args) => backup::backup(settings, args).await,
         Command::Restore(args) => backup::restore(settings, args).await,
+        Command::Wechat { action } => wechat::run(settings, action).await,
     }
 }
 
@@ -343,8 +358,13 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
 }
 
 fn check(dir: &std::path::Path, require_audio: bool) -> i32 {
+    let chat = content::wechat::load(dir);
+    let chat_problems = match &chat {
+        Some(Err(problems)) => problems.clone(),
+        _ => Vec::new(),
+    };
     match content::load_dir(dir) {
-        Ok(series) => {
+        Ok(series) if chat_problems.is_empty() => {
             let lessons: usize = series.iter().map(|s| s.lessons.len()).sum();
             let missing = content::narrate::missing_audio(dir, &series);
             for problem in &missing {
@@ -354,8 +374,16 @@ fn check(dir: &std::path::Path, require_audio: bool) -> i32 {
                 eprintln!("{} part(s) without Mandarin audio", missing.len());
                 return 1;
             }
+            let chat = match chat {
+                Some(Ok(chat)) => format!(
+                    ", WeChat chat: {} keyword groups, {} safeguarding categories",
+                    chat.keywords.len(),
+                    chat.categories.len()
+                ),
+                _ => String::new(),
+            };
             println!(
-                "ok: {} series, {lessons} lessons in {}{}",
+                "ok: {} series, {lessons} lessons{chat} in {}{}",
                 series.len(),
                 dir.display(),
                 if missing.is_empty() {
@@ -369,7 +397,9 @@ fn check(dir: &std::path::Path, require_audio: bool) -> i32 {
             );
             0
         }
-        Err(problems) => {
+        result => {
+            let mut problems = result.err().unwrap_or_default();
+            problems.extend(chat_problems);
             for problem in &problems {
                 println!("{problem}");
             }

@@ -87,6 +87,7 @@ pub async fn code(settings: Settings, action: CodeAction) -> anyhow::Result<i32>
             )
             .await?;
             println!("code {id} created");
+            super::wechat::after_code_created(&settings, id, &token).await?;
             println!("{}/join/{token}", settings.public_url());
             Ok(0)
         }

@@ -6,6 +6,7 @@ pub mod files;
 pub mod markdown;
 pub mod narrate;
 mod raw;
+pub mod wechat;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -110,7 +111,8 @@ pub fn load_dir_with(dir: &Path, options: LoadOptions) -> Result<Vec<LoadedSerie
             }]);
         }
     };
-    for series_dir in entries {
+    // `wechat/` holds the chat's texts, not a series (see `content::wechat`).
+    for series_dir in entries.into_iter().filter(|d| !d.ends_with(wechat::FOLDER)) {
         if let Some(loaded) = raw::load_series(&series_dir, options, &mut problems) {
             series.push(loaded);
         }

@@ -2,6 +2,7 @@
 //! Nothing here knows about HTTP or the database.
 
 pub mod catalog;
+pub mod chat;
 pub mod email;
 pub mod learner;
 pub mod lesson;

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod lang;
 pub mod limits;
 pub mod observe;
+pub mod pending_openid;
 pub mod redirect;
 pub mod staff_auth;
 pub mod state;

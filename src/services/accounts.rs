@@ -26,6 +26,7 @@ pub const LEARNER_TABLES: &[&str] = &[
     "push_message",
     "push_preference",
     "quiz_attempt",
+    "wechat_follower",
 ];
 
 /// Columns never exported: secrets that are not the learner's data.

@@ -110,6 +110,7 @@ pub async fn create(
         now,
     )
     .await?;
+    super::wechat::qr::after_code_created(ctx, id, &token).await;
     Ok((id, token))
 }
 

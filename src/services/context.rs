@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::services::family::CardMemo;
 use crate::services::lessons::Memo;
 use crate::services::qr::QrMemo;
+use crate::services::wechat::Wechat;
 use crate::settings::Settings;
 use crate::store;
 
@@ -27,6 +28,8 @@ pub struct Context {
     pub qr: Arc<QrMemo>,
     /// Drawn family cards and their font.
     pub family: Arc<CardMemo>,
+    /// The WeChat Official Account, when configured.
+    pub wechat: Option<Arc<Wechat>>,
 }
 
 impl Context {
@@ -38,6 +41,7 @@ impl Context {
         cache_prefix: &str,
     ) -> anyhow::Result<Context> {
         settings.validate()?;
+        let wechat = Wechat::from_settings(&settings)?.map(Arc::new);
         let db = store::connect(settings.database_url()).await?;
         let cache_store: Arc<dyn CacheStore> = match settings.redis_url() {
             Some(url) => {
@@ -53,6 +57,7 @@ impl Context {
             memo: Arc::new(Memo::default()),
             qr: Arc::new(QrMemo::default()),
             family: Arc::new(CardMemo::default()),
+            wechat,
         })
     }
 }

@@ -18,6 +18,7 @@ pub mod reports;
 pub mod retention;
 pub mod staff;
 pub mod studio;
+pub mod wechat;
 
 pub use context::Context;
 

@@ -52,6 +52,10 @@ async fn me_page(
         .await
         .map_err(|e| from_db(e.into()))?;
     let messages = prefs::get(state, learner_id).await.map_err(from_db)?;
+    let wechat_openid = crate::services::wechat::followers::of_learner(state, learner_id)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map(|f| f.openid);
     let a = account_ui(lang);
     let tz = chrono_tz::Asia::Shanghai;
     let page = MePage {
@@ -84,6 +88,7 @@ async fn me_page(
         sign_out_hint: a
             .sign_out_hint
             .replace("{days}", &state.settings.learner_idle_days.to_string()),
+        wechat_openid,
         consents: consents
             .into_iter()
             .map(|c| {

@@ -14,7 +14,8 @@ use crate::domain::{Audience, Lang};
 use crate::http::AppState;
 use crate::http::cookies::{FLASH_COOKIE, SESSION_COOKIE, YEAR, set_cookie};
 use crate::http::error::{AppError, from_db};
-use crate::http::{auth, limits};
+use crate::http::{auth, limits, pending_openid};
+use crate::services;
 use crate::services::enrollment::{self, CodeInfo, CodeStatus, JoinError, JoinRequest};
 use crate::services::push::prefs::PushPrefs;
 use crate::services::{accounts, lessons};
@@ -295,6 +296,18 @@ pub async fn join_submit(
             )
             .parse()
             .expect("cookie"),
+        );
+    }
+    // Signed in through WeChat before joining: the openid now belongs to this learner.
+    if let Some(openid) = pending_openid::pending(&state, req) {
+        services::wechat::followers::bind(&state, &openid, joined.learner_id, state.clock.now())
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?;
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            pending_openid::clear_pending(&state)
+                .parse()
+                .expect("cookie"),
         );
     }
     tracing::info!(

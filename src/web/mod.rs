@@ -6,6 +6,7 @@
 pub mod account;
 pub mod admin;
 pub mod family;
+pub mod help;
 pub mod i18n;
 pub mod i18n_account;
 pub mod i18n_push;
@@ -19,6 +20,7 @@ pub mod narration;
 pub mod pages;
 pub mod progress;
 pub mod qr;
+pub mod safeguarding;
 pub mod staff;
 pub mod studio;
 pub mod views;
@@ -109,6 +111,11 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             join::recover_submit.map_to_response().boxed(),
         ),
         (Method::GET, "/me", account::me.map_to_response().boxed()),
+        (
+            Method::GET,
+            "/help",
+            help::help_page.map_to_response().boxed(),
+        ),
         (
             Method::POST,
             "/me",
@@ -263,6 +270,11 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             Method::GET,
             "/studio",
             studio::index.map_to_response().boxed(),
+        ),
+        (
+            Method::GET,
+            "/studio/safeguarding",
+            safeguarding::page.map_to_response().boxed(),
         ),
         (
             Method::GET,

@@ -64,12 +64,12 @@ pub async fn qr_image(
         return Err(AppError::NotFound);
     };
     let code = shareable(&state, req, token).await?;
-    let bytes = qr::cached(
-        &state.qr,
-        &qr::join_url(&state.settings, &code.token),
-        format,
-    )
-    .await?;
+    // With WeChat configured, the code's WeChat QR (scanning follows the account); else the
+    // web join link.
+    let target = crate::services::wechat::qr::target_url(&state, &code)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let bytes = qr::cached(&state.qr, &target, format).await?;
     let content_type = match format {
         QrFormat::Png(_) => "image/png",
         QrFormat::Svg => "image/svg+xml",

@@ -191,6 +191,8 @@ pub struct MePage {
     pub line: Option<String>,
     pub joined_at: String,
     pub sign_out_hint: String,
+    /// The WeChat openid bound to the learner, if any.
+    pub wechat_openid: Option<String>,
     pub consents: Vec<(String, String)>,
     pub m: &'static MessagesUi,
     pub push: PushView,

@@ -25,6 +25,7 @@ mod sample_content;
 mod sessions;
 mod staff;
 mod visibility;
+mod wechat;
 
 #[path = "../support/mod.rs"]
 mod support;

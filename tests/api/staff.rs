@@ -86,7 +86,7 @@ fn access(method: &str, path: &str) -> Access {
         )
         | ("POST", "/s/:series/:lesson/quiz")
         | ("GET" | "POST", "/join/:token" | "/recover")
-        | ("GET", "/qr/:file" | "/qr/:token/poster")
+        | ("GET", "/qr/:file" | "/qr/:token/poster" | "/help")
         | ("GET" | "POST", "/staff/login")
         | ("GET" | "POST", "/staff/setup/:token") => Public,
         ("GET" | "POST", "/me")
@@ -107,6 +107,7 @@ fn access(method: &str, path: &str) -> Access {
         (
             "GET",
             "/studio"
+            | "/studio/safeguarding"
             | "/studio/s/:series"
             | "/studio/s/:series/:lesson/stats"
             | "/studio/preview/:series/:lesson"

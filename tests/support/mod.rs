@@ -11,6 +11,7 @@
 
 pub mod fixture;
 pub mod push;
+pub mod wechat_standin;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

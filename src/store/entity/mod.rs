@@ -10,3 +10,5 @@ pub mod lesson;
 pub mod line;
 pub mod media;
 pub mod series;
+pub mod wechat_follower;
+pub mod wechat_qr;

@@ -12,7 +12,7 @@ pub mod xml;
 
 pub use client::{ApiClient, ApiConfig, ApiError};
 pub use crypto::{AesKey, CryptoError, MessageCrypto};
-pub use ids::{AppSecret, OpenId, SceneStr};
+pub use ids::{AccessToken, AppSecret, OpenId, SceneStr};
 pub use message::{Event, Incoming, MessageKind};
 pub use reply::{Article, Reply};
 pub use xml::XmlError;

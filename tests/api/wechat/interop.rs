@@ -8,7 +8,7 @@ use homeward::wechat::protocol::{
     AesKey, CryptoError, Event, Incoming, MessageCrypto, MessageKind, OpenId,
 };
 
-use crate::wechatpy;
+use super::wechatpy;
 
 const TOKEN: &str = "pamtest";
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use homeward::wechat::protocol::{ApiClient, ApiConfig, ApiError, AppSecret};
 
-use crate::wechat_standin::WechatStandin;
+use crate::support::wechat_standin::WechatStandin;
 
 fn client_for(standin: &WechatStandin) -> ApiClient {
     ApiClient::new(ApiConfig {

@@ -9,7 +9,7 @@ use homeward::wechat::protocol::{
     ApiClient, ApiConfig, ApiError, AppSecret, Article, OpenId, SceneStr,
 };
 
-use crate::wechat_standin::{Failure, WechatStandin};
+use crate::support::wechat_standin::{Failure, WechatStandin};
 
 fn client_for(standin: &WechatStandin, timeout: Duration) -> ApiClient {
     ApiClient::new(ApiConfig {
