@@ -23,6 +23,8 @@ use sha2::{Digest, Sha256};
 
 pub const STANDIN_APPID: &str = "wx0standin0000001";
 pub const STANDIN_SECRET: &str = "standin-app-secret";
+/// What the stand-in's QR URLs start with (WeChat's are `http://weixin.qq.com/q/…`).
+const QR_URL_PREFIX: &str = "http://weixin.qq.com/q/standin_";
 
 /// The account the stand-in plays.
 #[derive(Debug, Clone)]
@@ -86,8 +88,6 @@ struct State {
     default_phone: Option<String>,
     not_following: HashSet<String>,
     menu: Option<Value>,
-    /// QR URL → scene.
-    qr_scenes: HashMap<String, String>,
 }
 
 /// A running stand-in; it stops when dropped.
@@ -155,7 +155,6 @@ impl WechatStandin {
             default_phone: None,
             not_following: HashSet::new(),
             menu: None,
-            qr_scenes: HashMap::new(),
         }));
         let app = Route::new().at("/*path", standin).data(state.clone());
         let server = tokio::spawn(async move {
@@ -267,7 +266,8 @@ impl WechatStandin {
 
     /// The scene a QR URL from `qrcode/create` stands for (what scanning it would send).
     pub fn scene_for_qr_url(&self, url: &str) -> Option<String> {
-        self.state().qr_scenes.get(url).cloned()
+        let bytes = hex::decode(url.strip_prefix(QR_URL_PREFIX)?).ok()?;
+        String::from_utf8(bytes).ok()
     }
 
     /// How long a sign-in code stays usable (WeChat: five minutes).
@@ -451,7 +451,7 @@ impl State {
         }
     }
 
-    fn qrcode(&mut self, body: Option<&Value>) -> Response {
+    fn qrcode(&self, body: Option<&Value>) -> Response {
         let body = body.cloned().unwrap_or(Value::Null);
         if body["action_name"] != "QR_LIMIT_STR_SCENE" {
             return errcode(40097, "invalid args: action_name");
@@ -465,8 +465,8 @@ impl State {
         let digest = hex::encode(Sha256::digest(
             format!("{}:{scene}", self.config.appid).as_bytes(),
         ));
-        let url = format!("http://weixin.qq.com/q/standin{}", &digest[..22]);
-        self.qr_scenes.insert(url.clone(), scene.to_owned());
+        // The scene is written into the URL, so a restarted stand-in still knows what it means.
+        let url = format!("{QR_URL_PREFIX}{}", hex::encode(scene));
         json_response(json!({ "ticket": format!("gQstandin{}", &digest[..40]), "url": url }))
     }
 
