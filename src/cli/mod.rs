@@ -267,11 +267,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     let worker = state.settings.worker.then(|| {
-        let worker = jobs::Worker::new(
+        let worker = with_wechat_channel(jobs::Worker::new(
             state.ctx.clone(),
             jobs::Registry::standard(),
             jobs::WorkerOptions::default(),
-        );
+        ));
         tokio::spawn(jobs::run_until_stopped(worker, stopped.clone()))
     });
     let mut server_stop = stopped;
@@ -301,13 +301,29 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
-    let worker = jobs::Worker::new(
+    let worker = with_wechat_channel(jobs::Worker::new(
         ctx,
         jobs::Registry::standard(),
         jobs::WorkerOptions::default(),
-    );
+    ));
     jobs::run_until_stopped(worker, stopped).await;
     Ok(())
+}
+
+/// The push delivers through WeChat when WeChat and a template are configured.
+fn with_wechat_channel(worker: jobs::Worker) -> jobs::Worker {
+    let ctx = worker.context();
+    match services::wechat::channel::WechatChannel::for_context(ctx) {
+        Some(channel) => worker.with_channel(Arc::new(channel)),
+        None => {
+            if ctx.settings.wechat_template_id().is_some() {
+                tracing::warn!(
+                    "HOMEWARD_WECHAT_TEMPLATE_ID is set but WeChat is not configured: the push plans messages and sends none"
+                );
+            }
+            worker
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 //! attribution, the chat's replies, safeguarding counts, QR codes for enrollment codes, web
 //! sign-in, the custom menu, and what the callback has already seen.
 
+pub mod channel;
 pub mod chat;
 pub mod followers;
 pub mod inbox;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use homeward::clock::Clock;
+use homeward::domain::learner::POLICY_VERSION;
 
 use super::{WechatApp, scan_xml, spawn, wechat_agent};
 use crate::helpers::{PUBLIC_URL, phone_with};
@@ -103,7 +104,7 @@ async fn scan_follow_sign_in_join_and_read_then_sign_in_again_on_another_phone()
         .header("user-agent", &phone.agent)
         .form(&[
             ("csrf", csrf.as_str()),
-            ("accept_policy", "2026-11"),
+            ("accept_policy", POLICY_VERSION),
             ("audience", "parents"),
         ])
         .send()
@@ -189,7 +190,7 @@ async fn a_learner_signed_in_by_cookie_gets_their_openid_bound() {
         &w.app,
         &phone.client,
         &code.token,
-        &[("accept_policy", "2026-11"), ("audience", "parents")],
+        &[("accept_policy", POLICY_VERSION), ("audience", "parents")],
     )
     .await;
     assert_eq!(joined.status(), 303);

@@ -9,6 +9,7 @@ mod client;
 mod commands;
 mod interop;
 mod joining;
+mod push;
 mod standin;
 mod token;
 pub mod wechatpy;
