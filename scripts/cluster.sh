@@ -229,8 +229,8 @@ code=$(pcurl -b "$JAR" -o "$TMP/quiz.html" -w '%{http_code}' "${args[@]}" "$PROX
 [[ $code == 200 ]] || die "the quiz form answered $code"
 answers=$(pcurl -H 'content-type: application/json' -d '{"answers":{}}' \
   "$PROXY/api/v1/series/parents/lessons/$LESSON/quiz" | jq -c '[.questions[] | {(.question_id): .correct_answer}] | add')
-CSRF_COOKIE=$(awk '$6 == "hw_csrf" { print $7 }' "$JAR")
-result=$(pcurl -b "$JAR" -H 'content-type: application/json' -H "X-CSRF-Token: $CSRF_COOKIE" \
+# The session's own CSRF token (the one its pages carry) goes in the header.
+result=$(pcurl -b "$JAR" -H 'content-type: application/json' -H "X-CSRF-Token: $CSRF" \
   -d "{\"answers\": $answers}" "$PROXY/api/v1/series/parents/lessons/$LESSON/quiz")
 [[ $(jq -r .passed <<<"$result") == true ]] || die "the right answers did not pass: $result"
 stored=$(psql "$DB_URL" -X -At -c "SELECT count(*) || ' attempts, ' || count(*) FILTER (WHERE passed) || ' passed' FROM quiz_attempt")
