@@ -120,6 +120,9 @@ pub struct LessonProgressDto {
     pub quiz_best_score: Option<i32>,
     pub quiz_attempts: u32,
     pub quiz_passed: bool,
+    /// The learner said they watched this video (the "done" button without JavaScript); the
+    /// player did not see it through.
+    pub self_reported: bool,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -227,6 +230,7 @@ impl ProgressApi {
                                 quiz_best_score: r.quiz_best_score,
                                 quiz_attempts: r.quiz_attempts.max(0) as u32,
                                 quiz_passed: r.quiz_passed_at.is_some(),
+                                self_reported: r.self_reported_at.is_some(),
                             }
                         })
                         .collect(),

@@ -27,6 +27,9 @@ pub struct Progress {
     pub article_percent: u32,
     pub done_pressed: bool,
     pub quiz_passed: bool,
+    /// The learner said they watched a video the player could not confirm ("done" pressed on a
+    /// page without JavaScript). Counts for the video, and is kept and shown as self-reported.
+    pub self_reported: bool,
 }
 
 impl Default for Progress {
@@ -38,6 +41,7 @@ impl Default for Progress {
             article_percent: 0,
             done_pressed: false,
             quiz_passed: false,
+            self_reported: false,
         }
     }
 }
@@ -78,15 +82,17 @@ pub const VIDEO_DONE_SHARE: f64 = 0.9;
 
 impl LessonShape {
     /// The lesson's body is done: a comic when every panel was seen (or "done" pressed at its
-    /// end), a video at 90% watched, an article read to the end (or "done" pressed at its end).
+    /// end), a video at 90% watched or reported watched by the learner, an article read to the end
+    /// (or "done" pressed at its end).
     pub fn body_done(&self, progress: &Progress) -> bool {
         match self.kind {
             LessonKind::Comic => {
                 progress.done_pressed || progress.max_panel + 1 >= i64::from(self.panels.max(1))
             }
             LessonKind::Video => {
-                self.video_seconds > 0.0
-                    && progress.video_seconds >= VIDEO_DONE_SHARE * self.video_seconds
+                progress.self_reported
+                    || (self.video_seconds > 0.0
+                        && progress.video_seconds >= VIDEO_DONE_SHARE * self.video_seconds)
             }
             LessonKind::Article => progress.done_pressed || progress.article_percent >= 100,
         }
@@ -252,6 +258,21 @@ mod tests {
             seconds: 90.0,
             duration: 100.0,
         });
+        assert!(shape.is_complete(&p));
+    }
+
+    #[test]
+    fn a_video_the_learner_reports_watched_counts_as_self_reported() {
+        let shape = LessonShape {
+            kind: LessonKind::Video,
+            panels: 0,
+            video_seconds: 100.0,
+            has_quiz: false,
+        };
+        let mut p = Progress::new();
+        p.merge(&Event::Opened);
+        assert!(!shape.is_complete(&p));
+        p.self_reported = true;
         assert!(shape.is_complete(&p));
     }
 

@@ -20,12 +20,15 @@ use crate::store::entity::{factory, learner, learner_session, line};
 /// `learner_id` column is missing here.
 pub const LEARNER_TABLES: &[&str] = &[
     "consent",
+    "learner_award",
     "learner_session",
     "lesson_progress",
     "progress_event",
     "push_message",
     "push_preference",
     "quiz_attempt",
+    "review_attempt",
+    "review_item",
     "wechat_follower",
 ];
 

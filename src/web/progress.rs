@@ -20,7 +20,7 @@ use crate::services::{accounts, lessons, progress};
 
 #[derive(Template)]
 #[template(
-    source = r#"<form class="card done" method="post" action="{{ action }}"><input type="hidden" name="csrf" value="{{ csrf }}">{% if completed %}<p>{{ completed_note }}</p>{% else %}<button class="button" type="submit">{{ button }}</button>{% endif %}</form>"#,
+    source = r#"<form class="card done" method="post" action="{{ action }}"><input type="hidden" name="csrf" value="{{ csrf }}">{% if completed %}<p>{{ completed_note }}</p>{% else %}{% if let Some(hint) = hint %}<p class="note">{{ hint }}</p>{% endif %}<button class="button" type="submit">{{ button }}</button>{% endif %}</form>"#,
     ext = "html"
 )]
 struct DoneForm<'a> {
@@ -28,6 +28,8 @@ struct DoneForm<'a> {
     csrf: &'a str,
     completed: bool,
     completed_note: &'a str,
+    /// For a video: pressing "done" is taken at the learner's word, and says so.
+    hint: Option<&'a str>,
     button: &'a str,
 }
 
@@ -44,10 +46,11 @@ pub async fn personalise(
     let records = progress::records(state, learner_id)
         .await
         .map_err(from_db)?;
-    let completed = records
-        .get(&lesson.id)
-        .is_some_and(|r| r.completed_at.is_some());
+    let record = records.get(&lesson.id);
+    let completed = record.is_some_and(|r| r.completed_at.is_some());
+    let self_reported = record.is_some_and(|r| r.self_reported_at.is_some());
     let p = progress_ui(lang);
+    let video = lesson.kind == crate::domain::LessonKind::Video;
     let series = page
         .split("data-series=\"")
         .nth(1)
@@ -57,7 +60,12 @@ pub async fn personalise(
         action: format!("/s/{series}/{}/done", lesson.slug),
         csrf,
         completed,
-        completed_note: p.completed_note,
+        completed_note: if self_reported {
+            p.self_reported_note
+        } else {
+            p.completed_note
+        },
+        hint: video.then_some(p.self_report_hint),
         button: p.done_button,
     }
     .render()

@@ -20,6 +20,7 @@ mod pages;
 mod progress;
 mod push;
 mod push_settings;
+mod reach;
 mod retention;
 mod sample_content;
 mod sessions;

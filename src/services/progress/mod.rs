@@ -277,14 +277,15 @@ async fn upsert_progress(
     let backend = txn.get_database_backend();
     let max = greatest(backend);
     let opened: Option<DateTime<Utc>> = delta.opened.then_some(now);
+    let self_reported: Option<DateTime<Utc>> = delta.self_reported.then_some(now);
     let (attempts, score, passed_at): (i32, Option<i32>, Option<DateTime<Utc>>) = match &quiz {
         Some(q) => (1, Some(q.score), q.passed.then_some(now)),
         None => (0, None, None),
     };
     let sql = format!(
         "INSERT INTO lesson_progress (learner_id, lesson_id, first_opened_at, max_panel, video_seconds, article_percent, \
-           done_pressed, quiz_first_score, quiz_best_score, quiz_attempts, quiz_passed_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11) \
+           done_pressed, quiz_first_score, quiz_best_score, quiz_attempts, quiz_passed_at, updated_at, self_reported_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) \
          ON CONFLICT (learner_id, lesson_id) DO UPDATE SET \
            first_opened_at = COALESCE(lesson_progress.first_opened_at, excluded.first_opened_at), \
            max_panel = {max}(lesson_progress.max_panel, excluded.max_panel), \
@@ -297,8 +298,10 @@ async fn upsert_progress(
                                   ELSE {max}(lesson_progress.quiz_best_score, excluded.quiz_best_score) END, \
            quiz_attempts = lesson_progress.quiz_attempts + excluded.quiz_attempts, \
            quiz_passed_at = COALESCE(lesson_progress.quiz_passed_at, excluded.quiz_passed_at), \
-           updated_at = excluded.updated_at \
-         RETURNING first_opened_at, max_panel, video_seconds, article_percent, done_pressed, quiz_passed_at, completed_at"
+           updated_at = excluded.updated_at, \
+           self_reported_at = COALESCE(lesson_progress.self_reported_at, excluded.self_reported_at) \
+         RETURNING first_opened_at, max_panel, video_seconds, article_percent, done_pressed, quiz_passed_at, completed_at, \
+           self_reported_at"
     );
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(
@@ -316,6 +319,7 @@ async fn upsert_progress(
                 attempts.into(),
                 passed_at.into(),
                 now.into(),
+                self_reported.into(),
             ],
         ))
         .await?
@@ -332,6 +336,9 @@ async fn upsert_progress(
         done_pressed: row.try_get::<bool>("", "done_pressed")?,
         quiz_passed: row
             .try_get::<Option<DateTime<Utc>>>("", "quiz_passed_at")?
+            .is_some(),
+        self_reported: row
+            .try_get::<Option<DateTime<Utc>>>("", "self_reported_at")?
             .is_some(),
     };
     let completed = row
@@ -419,7 +426,8 @@ pub async fn record_open(
     record_one(state, learner_id, lesson, content, delta).await
 }
 
-/// Records "done" pressed at the end of a lesson (the form without JavaScript).
+/// Records "done" pressed at the end of a lesson (the form without JavaScript). For a video the
+/// player did not see through, the learner's word counts, kept as self-reported.
 pub async fn record_done(
     state: &Context,
     learner_id: i64,
@@ -433,6 +441,15 @@ pub async fn record_done(
         delta.merge(&Event::PanelViewed {
             panel: panels.len().saturating_sub(1) as u32,
         });
+    }
+    if matches!(content.body, LessonBody::Video(_)) {
+        let records = records(state, learner_id).await?;
+        let watched = records.get(&lesson.id).is_some_and(|r| {
+            let mut seen = Progress::new();
+            seen.video_seconds = r.video_seconds;
+            shape(lesson, content).body_done(&seen)
+        });
+        delta.self_reported = !watched;
     }
     record_one(state, learner_id, lesson, content, delta).await
 }

@@ -22,6 +22,8 @@ pub struct LessonRecord {
     pub quiz_passed_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// When the learner said they watched the video (the player did not see it through).
+    pub self_reported_at: Option<DateTime<Utc>>,
 }
 
 /// Every lesson record of a learner, by lesson id.
@@ -34,7 +36,7 @@ pub async fn records(
         .query_all_raw(Statement::from_sql_and_values(
             state.db.get_database_backend(),
             "SELECT lesson_id, first_opened_at, max_panel, video_seconds, article_percent, quiz_first_score, quiz_best_score, \
-                    quiz_attempts, quiz_passed_at, completed_at, updated_at FROM lesson_progress WHERE learner_id = $1",
+                    quiz_attempts, quiz_passed_at, completed_at, updated_at, self_reported_at FROM lesson_progress WHERE learner_id = $1",
             [learner_id.into()],
         ))
         .await?;
@@ -64,6 +66,7 @@ pub async fn records(
                 quiz_passed_at: row.try_get("", "quiz_passed_at")?,
                 completed_at: row.try_get("", "completed_at")?,
                 updated_at: row.try_get("", "updated_at")?,
+                self_reported_at: row.try_get("", "self_reported_at")?,
             },
         );
     }
