@@ -1,6 +1,7 @@
 //! What an attacker tried (issue 11, items 9–11, 14 and 15): redirects off the site, CSRF
 //! without the session's token, formulas in the managers' CSV, secrets kept by caches, media
-//! answers without their sandbox, and markup in staff email addresses.
+//! answers without their sandbox, markup in staff email addresses and inline styles the
+//! policy blocks.
 
 use std::sync::Arc;
 
@@ -482,4 +483,49 @@ async fn staff_email_addresses_with_markup_are_refused() {
         count(&app, "SELECT COUNT(*) FROM staff").await,
         staff_before
     );
+}
+
+#[tokio::test]
+async fn staff_pages_have_no_inline_styles_the_policy_would_block() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = spawn(&db, &content).await;
+    let code = make_code(&app, None, None).await;
+    let admin = sign_in(&app, "admin@example.org", Role::Admin, None).await;
+    let editor = sign_in(&app, "editor@example.org", Role::Editor, None).await;
+    let manager = sign_in(
+        &app,
+        "manager@example.org",
+        Role::Manager,
+        Some(code.factory_id),
+    )
+    .await;
+    let dashboard = format!("/manage/f/{}", code.factory_id);
+    let pages = [
+        (&admin, "/admin"),
+        (&admin, "/admin/jobs"),
+        (&admin, "/staff/tokens"),
+        (&editor, "/studio"),
+        (&editor, "/studio/safeguarding"),
+        (&manager, dashboard.as_str()),
+    ];
+    for (session, path) in pages {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("cookie", cookie(session))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+        let page = response.text().await.unwrap();
+        for inline in [" style=", "<style"] {
+            assert!(!page.contains(inline), "{path} has {inline}");
+        }
+    }
 }
