@@ -6,7 +6,10 @@ use clap::Parser;
 async fn main() {
     let _ = dotenvy::dotenv();
     let cli = homeward::cli::Cli::parse();
-    homeward::telemetry::init_logging(cli.settings.log_format);
+    if let Err(error) = homeward::telemetry::init_logging(cli.settings.log_format) {
+        eprintln!("error: {error:#}");
+        std::process::exit(2);
+    }
     match homeward::cli::run(cli).await {
         Ok(code) => std::process::exit(code),
         Err(error) => {

@@ -392,10 +392,8 @@ impl Settings {
                 self.bind
             )
         })?;
-        if let Some(public) = self.public_url.as_deref().filter(|u| !u.trim().is_empty())
-            && !(public.starts_with("http://") || public.starts_with("https://"))
-        {
-            bail!("HOMEWARD_PUBLIC_URL '{public}' must start with http:// or https://");
+        if let Some(public) = self.public_url.as_deref().filter(|u| !u.trim().is_empty()) {
+            check_public_url(public.trim())?;
         }
         if let Some(secret) = &self.secret_key
             && secret.len() < 32
@@ -428,9 +426,61 @@ impl Settings {
     }
 }
 
+/// A public URL every link and QR code can be built on: http or https, a host, no user,
+/// query or fragment (`http://` alone would make links such as `http:/join/…`).
+fn check_public_url(public: &str) -> anyhow::Result<()> {
+    let example = "such as https://homeward.example.org";
+    let parsed = url::Url::parse(public).ok();
+    let Some(url) =
+        parsed.filter(|_| public.starts_with("http://") || public.starts_with("https://"))
+    else {
+        bail!(
+            "HOMEWARD_PUBLIC_URL '{public}' must be an http:// or https:// address with a host, {example}"
+        );
+    };
+    if url.host_str().is_none_or(str::is_empty) {
+        bail!(
+            "HOMEWARD_PUBLIC_URL '{public}' has no host: give the address learners reach the server at, {example}"
+        );
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        bail!("HOMEWARD_PUBLIC_URL must not carry a user name or password");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        bail!("HOMEWARD_PUBLIC_URL '{public}' must not have a ?query or #fragment, {example}");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_url_needs_a_scheme_and_a_host() {
+        for good in [
+            "https://homeward.example.org",
+            "https://homeward.example.org/",
+            "http://127.0.0.1:8080",
+            "https://example.org/homeward",
+        ] {
+            assert!(check_public_url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://",
+            "https://",
+            "http:/homeward.example.org",
+            "homeward.example.org",
+            "ftp://homeward.example.org",
+            "https://user:pw@homeward.example.org",
+            "https://homeward.example.org/?a=1",
+            "https://homeward.example.org/#x",
+            "https:// bad host",
+        ] {
+            let error = check_public_url(bad).unwrap_err().to_string();
+            assert!(error.contains("HOMEWARD_PUBLIC_URL"), "{bad}: {error}");
+        }
+    }
 
     fn wechat(
         appid: Option<&str>,

@@ -39,6 +39,21 @@ pub async fn prepare(state: &AppState) -> anyhow::Result<()> {
                     );
                 }
             }
+        } else {
+            // A missing folder is a typo or a forgotten copy: with nothing in the database either,
+            // starting would only serve an empty site.
+            let lessons = store::content::lesson_count(&state.db).await?;
+            if lessons == 0 {
+                bail!(
+                    "the content folder {} does not exist and the database has no lessons: set HOMEWARD_CONTENT_DIR to the folder of lesson series (see content/README.md)",
+                    dir.display()
+                );
+            }
+            tracing::warn!(
+                dir = %dir.display(),
+                lessons,
+                "the content folder does not exist: serving the lessons already in the database and importing nothing"
+            );
         }
     } else {
         let pending = store::pending_migrations(&state.db).await?;

@@ -7,10 +7,28 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::settings::LogFormat;
 
-/// Sets up logging once. `RUST_LOG` filters (default: info, with SQL statements off).
-pub fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into());
+/// What is logged when `RUST_LOG` is unset: info, with SQL statements off.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sea_orm=warn";
+
+/// The filter `RUST_LOG` asks for (unset or empty: the default); a value that is not a filter
+/// is an error, never silently replaced by the default.
+pub fn log_filter(rust_log: Option<&str>) -> anyhow::Result<tracing_subscriber::EnvFilter> {
+    let value = rust_log.map(str::trim).filter(|v| !v.is_empty());
+    tracing_subscriber::EnvFilter::builder()
+        .parse(value.unwrap_or(DEFAULT_LOG_FILTER))
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "RUST_LOG '{}' is not a log filter ({error}); use a level such as info or debug, or directives such as info,homeward=debug",
+                value.unwrap_or_default()
+            )
+        })
+}
+
+/// Sets up logging once. `RUST_LOG` filters (default: info, with SQL statements off); an
+/// invalid `RUST_LOG` is an error.
+pub fn init_logging(format: LogFormat) -> anyhow::Result<()> {
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let filter = log_filter(rust_log.as_deref())?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -18,6 +36,7 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
+    Ok(())
 }
 
 /// The process-wide Prometheus recorder (installed on first use).

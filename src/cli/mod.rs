@@ -358,8 +358,14 @@ async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()
             println!("applied {} migration(s)", pending.len());
         }
         MigrateAction::Down { steps } => {
+            let before = store::applied_migrations(&db).await?;
             store::migrate_down(&db, steps).await?;
-            println!("rolled back {steps} migration(s)");
+            let after = store::applied_migrations(&db).await?;
+            let rolled_back = before.len().saturating_sub(after.len());
+            println!("rolled back {rolled_back} migration(s)");
+            if (rolled_back as u64) < u64::from(steps) {
+                println!("asked for {steps}: only {} were applied", before.len());
+            }
         }
         MigrateAction::Status => {
             for name in store::applied_migrations(&db).await? {

@@ -24,6 +24,12 @@ struct MediaRow {
     updated_at: DateTime<Utc>,
 }
 
+/// How many lessons the database holds (any state).
+pub async fn lesson_count(db: &DatabaseConnection) -> anyhow::Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(lesson::Entity::find().count(db).await?)
+}
+
 /// Every series and lesson, without bodies or media bytes.
 pub async fn catalog(db: &DatabaseConnection) -> anyhow::Result<Catalog> {
     let series_rows = series::Entity::find()

@@ -6,6 +6,7 @@ mod api;
 mod attacks;
 mod backup;
 mod cache;
+mod commands;
 mod content_check;
 mod enrollment;
 mod family;
