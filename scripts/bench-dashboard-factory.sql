@@ -41,7 +41,7 @@ WITH r AS MATERIALIZED (
            floor(power(random(), 1.4) * :lines)::int AS idx
     FROM generate_series(1, :learners) g
 )
-INSERT INTO learner (nickname, audience, lang, child_age_bands, recovery_code, device_hash,
+INSERT INTO learner (nickname, audience, lang, child_age_bands, recovery_hash, device_hash,
                      code_id, factory_id, line_id, created_at, updated_at)
 SELECT CASE WHEN r.g % 3 = 0 THEN NULL ELSE '工友' || r.g END,
        CASE WHEN r.a < 0.75 THEN 'parents'
@@ -49,9 +49,10 @@ SELECT CASE WHEN r.g % 3 = 0 THEN NULL ELSE '工友' || r.g END,
             ELSE 'young-workers' END,
        CASE WHEN r.g % 8 = 0 THEN 'en' ELSE 'zh' END,
        CASE WHEN r.a < 0.75 THEN (ARRAY['0-2', '3-5', '6-11', '12-17', '3-5,6-11', '6-11,12-17'])[1 + r.g % 6] END,
-       -- XXXX-XXXX-XXXX-XXXX from hex digits, which are all in the recovery-code alphabet
-       regexp_replace(upper(substr(md5(:'tag' || '-recovery-' || r.g), 1, 16)),
-                      '^(.{4})(.{4})(.{4})(.{4})$', '\1-\2-\3-\4'),
+       -- the stored hash of a XXXX-XXXX-XXXX-XXXX code made of hex digits, which are all in
+       -- the recovery-code alphabet (SHA-256 of 'recovery:' and the code, as the app stores it)
+       encode(sha256(convert_to('recovery:' || regexp_replace(upper(substr(md5(:'tag' || '-recovery-' || r.g), 1, 16)),
+                      '^(.{4})(.{4})(.{4})(.{4})$', '\1-\2-\3-\4'), 'UTF8')), 'hex'),
        encode(sha256(convert_to(:'tag' || '-device-' || r.g, 'UTF8')), 'hex'),
        bl.code_id, :factory_id, bl.line_id, r.joined, r.joined
 FROM r
