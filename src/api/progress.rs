@@ -183,7 +183,7 @@ impl ProgressApi {
             .await
             .map_err(from_db)?
             .ok_or_else(|| ApiError::not_found("no such learner"))?;
-        let overview = progress::overview(&state, learner_id, account.audience())
+        let overview = progress::overview(&state, &account)
             .await
             .map_err(from_db)?;
         Ok(Json(ProgressOverview {

@@ -56,6 +56,7 @@ pub struct LoadedSeries {
     pub weekday: Weekday,
     pub time: NaiveTime,
     pub order: i32,
+    pub pacing: crate::domain::schedule::Pacing,
     pub title: Text,
     pub summary: Text,
     /// Hash of `series.toml`, to skip unchanged series on import.

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::schedule::is_visible;
+use super::push::paced_index;
+use super::schedule::{Pacing, is_visible};
 use super::{Audience, LessonKind, LessonStatus, Text};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -23,6 +24,9 @@ pub struct SeriesEntry {
     pub release_weekday: String,
     pub release_time: String,
     pub order: i32,
+    /// Whether learners get the week's lesson or their own, counted from when they joined.
+    #[serde(default = "Pacing::stored_default")]
+    pub pacing: Pacing,
     pub title: Text,
     pub summary: Text,
     /// Ordered by week.
@@ -81,6 +85,23 @@ impl SeriesEntry {
             .iter()
             .filter(|l| l.is_visible(now))
             .max_by_key(|l| (l.release_at, l.week))
+    }
+
+    /// The lesson of a learner who joined at `joined`: this week's lesson in a calendar-paced
+    /// series, and in a series paced from joining the one of *their* week (lesson 1 in the week
+    /// they joined, one more released lesson each week). Without a learner, this week's lesson.
+    pub fn current_for(
+        &self,
+        joined: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<&LessonEntry> {
+        match (self.pacing, joined) {
+            (Pacing::FromJoin, Some(joined)) => {
+                let released = self.released(now);
+                paced_index(joined, now, released.len()).map(|index| released[index])
+            }
+            _ => self.current(now),
+        }
     }
 
     /// When the next published lesson comes out. Says nothing about which lesson it is.
@@ -151,6 +172,7 @@ mod tests {
             release_weekday: "mon".into(),
             release_time: "20:00".into(),
             order: 0,
+            pacing: Pacing::Calendar,
             title: Text::new("系列", "series"),
             summary: Text::new("系列", "series"),
             lessons: vec![
@@ -173,5 +195,21 @@ mod tests {
             s.next_release(now),
             Some("2026-09-21T12:00:00Z".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn a_learner_paced_from_joining_has_their_own_lesson() {
+        let now: DateTime<Utc> = "2026-09-22T00:00:00Z".parse().unwrap();
+        let joined: DateTime<Utc> = "2026-09-21T13:00:00Z".parse().unwrap();
+        let mut s = series();
+        // By the calendar everyone is on the newest lesson.
+        assert_eq!(s.current_for(Some(joined), now).unwrap().week, 3);
+        s.pacing = Pacing::FromJoin;
+        // Paced from joining: the first released lesson in their first week, the next after.
+        assert_eq!(s.current_for(Some(joined), now).unwrap().week, 1);
+        let week_later: DateTime<Utc> = "2026-09-28T13:00:00Z".parse().unwrap();
+        assert_eq!(s.current_for(Some(joined), week_later).unwrap().week, 3);
+        // Without a learner: the series' newest lesson.
+        assert_eq!(s.current_for(None, now).unwrap().week, 3);
     }
 }

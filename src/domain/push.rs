@@ -120,6 +120,15 @@ pub fn week_since_join(joined: DateTime<Utc>, now: DateTime<Utc>) -> u32 {
     ((now - joined).num_seconds() / Duration::weeks(1).num_seconds()) as u32 + 1
 }
 
+/// Which of a series' `released` lessons (in order of week) a learner paced from joining is on
+/// at `now`: the *k*-th in their week *k*, the newest once they have caught up. `None` when
+/// nothing is out.
+pub fn paced_index(joined: DateTime<Utc>, now: DateTime<Utc>, released: usize) -> Option<usize> {
+    (week_since_join(joined, now) as usize)
+        .min(released)
+        .checked_sub(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +239,17 @@ mod tests {
         assert_eq!(week_since_join(joined, at("2030-01-16T07:59:59Z")), 1);
         assert_eq!(week_since_join(joined, at("2030-01-16T08:00:00Z")), 2);
         assert_eq!(week_since_join(joined, at("2030-02-06T08:00:00Z")), 5);
+    }
+
+    #[test]
+    fn a_learner_paced_from_joining_starts_at_lesson_one() {
+        let joined = at("2030-03-01T08:00:00Z");
+        // Joined in the series' week 8: lesson 1 first, then one more each week.
+        assert_eq!(paced_index(joined, joined, 8), Some(0));
+        assert_eq!(paced_index(joined, at("2030-03-08T08:00:00Z"), 8), Some(1));
+        assert_eq!(paced_index(joined, at("2030-04-26T08:00:00Z"), 8), Some(7));
+        // Caught up: the newest lesson; nothing out: nothing.
+        assert_eq!(paced_index(joined, at("2030-06-01T08:00:00Z"), 8), Some(7));
+        assert_eq!(paced_index(joined, joined, 0), None);
     }
 }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 use super::lesson::LessonStatus;
 
@@ -31,6 +32,38 @@ impl Cadence {
         (1..=10_000)
             .find(|week| self.release_at(*week) > now)
             .unwrap_or(10_000)
+    }
+}
+
+/// How a series hands out its lessons to each learner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pacing {
+    /// Everyone gets the week's lesson when it comes out.
+    Calendar,
+    /// A learner starts at lesson 1 in the week they join and gets one released lesson a week.
+    FromJoin,
+}
+
+impl Pacing {
+    pub const ALL: [Pacing; 2] = [Pacing::Calendar, Pacing::FromJoin];
+    /// What a series file that does not say gets (new series are paced from joining).
+    pub const FOR_NEW_SERIES: Pacing = Pacing::FromJoin;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pacing::Calendar => "calendar",
+            Pacing::FromJoin => "from-join",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Pacing> {
+        Pacing::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+
+    /// Rows written before pacing was stored say nothing; they were paced by the calendar.
+    pub fn stored_default() -> Pacing {
+        Pacing::Calendar
     }
 }
 

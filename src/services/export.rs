@@ -22,6 +22,7 @@ struct SeriesFile {
     release_weekday: String,
     release_time: String,
     order: i32,
+    pacing: String,
     title: Text,
     summary: Text,
 }
@@ -181,6 +182,8 @@ pub async fn export_all(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<u
             release_weekday: s.release_weekday.clone(),
             release_time: s.release_time.clone(),
             order: s.sort_order,
+            // Always written, so a series stored as calendar-paced stays so when imported again.
+            pacing: s.pacing.clone(),
             title: Text::new(&s.title_zh, &s.title_en),
             summary: Text::new(&s.summary_zh, &s.summary_en),
         };

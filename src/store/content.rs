@@ -11,7 +11,7 @@ use super::entity::{lesson, media, series};
 use crate::content::{LoadedLesson, LoadedSeries};
 use crate::domain::catalog::{Catalog, LessonEntry, MediaMeta, SeriesEntry};
 use crate::domain::lesson::LessonContent;
-use crate::domain::schedule::weekday_str;
+use crate::domain::schedule::{Pacing, weekday_str};
 use crate::domain::{Audience, LessonKind, LessonStatus, Text};
 
 #[derive(FromQueryResult)]
@@ -66,6 +66,7 @@ pub async fn catalog(db: &DatabaseConnection) -> anyhow::Result<Catalog> {
             release_weekday: s.release_weekday,
             release_time: s.release_time,
             order: s.sort_order,
+            pacing: Pacing::parse(&s.pacing).unwrap_or_else(Pacing::stored_default),
             title: Text::new(s.title_zh, s.title_en),
             summary: Text::new(s.summary_zh, s.summary_en),
             lessons: lesson_rows
@@ -240,6 +241,7 @@ pub async fn import_series(
                 release_weekday: Set(weekday_str(loaded.weekday).to_owned()),
                 release_time: Set(loaded.time.format("%H:%M").to_string()),
                 sort_order: Set(loaded.order),
+                pacing: Set(loaded.pacing.as_str().to_owned()),
                 title_zh: Set(loaded.title.zh.clone()),
                 title_en: Set(loaded.title.en.clone()),
                 summary_zh: Set(loaded.summary.zh.clone()),

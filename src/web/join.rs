@@ -20,8 +20,13 @@ use crate::services::enrollment::{self, CodeInfo, CodeStatus, JoinError, JoinReq
 use crate::services::push::prefs::PushPrefs;
 use crate::services::{accounts, lessons};
 
-/// Where a learner of `audience` should land: this week's lesson of their series.
-pub(crate) async fn landing(state: &AppState, audience: Audience) -> String {
+/// Where a learner of `audience` who joined at `joined` should land: their lesson of their
+/// series (this week's, or lesson 1 for a series paced from joining).
+pub(crate) async fn landing(
+    state: &AppState,
+    audience: Audience,
+    joined: chrono::DateTime<chrono::Utc>,
+) -> String {
     let Ok(catalog) = lessons::catalog(state).await else {
         return "/".into();
     };
@@ -30,7 +35,7 @@ pub(crate) async fn landing(state: &AppState, audience: Audience) -> String {
         .series
         .iter()
         .find(|s| s.audience == audience)
-        .map(|s| match s.current(now) {
+        .map(|s| match s.current_for(Some(joined), now) {
             Some(lesson) => format!("/s/{}/{}", s.slug, lesson.slug),
             None => format!("/s/{}", s.slug),
         })
@@ -133,7 +138,7 @@ pub async fn join_page(
     };
     let mut response = if let Some(account) = account {
         let a = account_ui(lang);
-        let target = landing(&state, account.audience()).await;
+        let target = landing(&state, account.audience(), account.learner.created_at).await;
         notice(
             &state,
             lang,
@@ -258,7 +263,7 @@ pub async fn join_submit(
         .as_deref()
         .and_then(Lang::parse)
         .unwrap_or(lang);
-    let target = landing(&state, joined.audience).await;
+    let target = landing(&state, joined.audience, state.clock.now()).await;
     let mut response = Response::builder()
         .status(StatusCode::SEE_OTHER)
         .header(header::LOCATION, target)

@@ -169,9 +169,7 @@ pub async fn learner_home(
     else {
         return Ok(None);
     };
-    let overview = progress::overview(state, learner_id, account.audience())
-        .await
-        .map_err(from_db)?;
+    let overview = progress::overview(state, &account).await.map_err(from_db)?;
     let p = progress_ui(lang);
     let views: Vec<(bool, SeriesProgressView)> = overview
         .series
@@ -236,7 +234,7 @@ pub async fn certificate(
         .await
         .map_err(from_db)?
         .ok_or(AppError::NotFound)?;
-    let overview = progress::overview(&state, learner_id, account.audience())
+    let overview = progress::overview(&state, &account)
         .await
         .map_err(from_db)?;
     let finished = overview

@@ -179,3 +179,28 @@ fn unknown_fields_in_nested_tables_are_reported() {
         "{out}"
     );
 }
+
+#[test]
+fn pacing_is_calendar_or_from_join() {
+    let dir = fixture::standard();
+    write(
+        dir.path(),
+        "family/series.toml",
+        fixture::series_toml_paced("Asia/Shanghai", "2030-01-07", "mon", "20:00", "weekly"),
+    );
+    let (code, out) = check(dir.path());
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("family/series.toml: pacing: 'weekly' is not one of calendar, from-join"),
+        "{out}"
+    );
+    for pacing in ["calendar", "from-join"] {
+        write(
+            dir.path(),
+            "family/series.toml",
+            fixture::series_toml_paced("Asia/Shanghai", "2030-01-07", "mon", "20:00", pacing),
+        );
+        let (code, out) = check(dir.path());
+        assert_eq!(code, 0, "{pacing}: {out}");
+    }
+}

@@ -17,6 +17,7 @@ mod migrations;
 mod narration;
 mod openapi;
 mod ops;
+mod pacing;
 mod pages;
 mod progress;
 mod push;

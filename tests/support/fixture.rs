@@ -17,13 +17,26 @@ pub fn write(root: &Path, relative: &str, bytes: impl AsRef<[u8]>) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// A calendar-paced series (everyone on the week's lesson), which most tests assume.
 pub fn series_toml(timezone: &str, first_release: &str, weekday: &str, time: &str) -> String {
+    series_toml_paced(timezone, first_release, weekday, time, "calendar")
+}
+
+/// A series with the given `pacing` ("calendar" or "from-join").
+pub fn series_toml_paced(
+    timezone: &str,
+    first_release: &str,
+    weekday: &str,
+    time: &str,
+    pacing: &str,
+) -> String {
     format!(
         r#"audience = "parents"
 timezone = "{timezone}"
 first_release = {first_release}
 release_weekday = "{weekday}"
 release_time = "{time}"
+pacing = "{pacing}"
 
 [title]
 zh = "家庭课堂"
@@ -196,6 +209,17 @@ pub fn standard() -> tempfile::TempDir {
     video(root, "family", "second-video", 2, "published");
     article(root, "family", "third-article", 3, "published");
     article(root, "family", "fourth-draft", 4, "draft");
+    dir
+}
+
+/// The standard fixture with its series paced from joining instead of by the calendar.
+pub fn paced_from_join() -> tempfile::TempDir {
+    let dir = standard();
+    write(
+        dir.path(),
+        "family/series.toml",
+        series_toml_paced("Asia/Shanghai", "2030-01-07", "mon", "20:00", "from-join"),
+    );
     dir
 }
 

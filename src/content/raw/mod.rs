@@ -18,7 +18,7 @@ use super::files::{self, MediaFile, MediaRole};
 use super::{FirstRelease, LoadOptions, LoadedLesson, LoadedSeries, Problem, ReleaseOverride};
 use crate::domain::lesson::{LessonContent, Panel, Video};
 use crate::domain::quiz::{Choice, Question, QuestionKind, Quiz};
-use crate::domain::schedule::parse_weekday;
+use crate::domain::schedule::{Pacing, parse_weekday};
 use crate::domain::{Audience, LessonBody, LessonKind, LessonStatus, Slug, Text};
 
 #[derive(Deserialize)]
@@ -31,6 +31,7 @@ struct RawSeries {
     release_weekday: Option<String>,
     release_time: Option<String>,
     order: Option<i32>,
+    pacing: Option<String>,
     #[serde(default)]
     title: Text,
     #[serde(default)]
@@ -321,13 +322,30 @@ pub(super) fn load_series(
             None
         }),
     };
+    let pacing = match raw.pacing.as_deref() {
+        None => Some(Pacing::FOR_NEW_SERIES),
+        Some(value) => Pacing::parse(value).or_else(|| {
+            report.add(
+                "pacing",
+                format!("'{value}' is not one of calendar, from-join"),
+            );
+            None
+        }),
+    };
     report.text("title", &raw.title);
     report.text("summary", &raw.summary);
 
     let lessons = load_lessons(dir, timezone, options, problems);
     let series_ok = problems.len() == before;
-    let (slug, audience, timezone, first_release, weekday, time) =
-        (slug?, audience?, timezone?, first_release?, weekday?, time?);
+    let (slug, audience, timezone, first_release, weekday, time, pacing) = (
+        slug?,
+        audience?,
+        timezone?,
+        first_release?,
+        weekday?,
+        time?,
+        pacing?,
+    );
     if !series_ok {
         return None;
     }
@@ -339,6 +357,7 @@ pub(super) fn load_series(
         weekday,
         time,
         order: raw.order.unwrap_or(0),
+        pacing,
         title: raw.title,
         summary: raw.summary,
         source_hash: files::sha256_hex(&bytes),

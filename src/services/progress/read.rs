@@ -96,10 +96,10 @@ pub struct Overview {
 /// The learner's progress in every series that has lessons out, their own audience's first.
 pub async fn overview(
     state: &Context,
-    learner_id: i64,
-    audience: crate::domain::Audience,
+    account: &crate::services::accounts::Account,
 ) -> anyhow::Result<Overview> {
     use crate::domain::LessonStatus;
+    let (learner_id, audience) = (account.learner.id, account.audience());
     let catalog = lessons::catalog(state).await?;
     let records = records(state, learner_id).await?;
     let now = state.clock.now();
@@ -152,7 +152,9 @@ pub async fn overview(
         any_finished |= finished_at.is_some();
         series.push(SeriesProgress {
             completed: completions.len(),
-            current: entry.current(now).cloned(),
+            current: entry
+                .current_for(Some(account.learner.created_at), now)
+                .cloned(),
             series: entry.clone(),
             released,
             streak,

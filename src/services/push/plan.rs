@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 use serde_json::json;
 
 use super::{MessageKind, RELEASE_JOB, enabled};
-use crate::domain::push::{REMIND_AFTER, Shift, next_slot, week_since_join};
+use crate::domain::push::{REMIND_AFTER, Shift, next_slot, paced_index};
 use crate::services::Context;
 use crate::services::jobs::{self, NewJob};
 
@@ -248,14 +248,12 @@ pub async fn pace(ctx: &Context) -> anyhow::Result<u64> {
             after = last.id;
             let mut by_lesson: BTreeMap<i64, Vec<Planned>> = BTreeMap::new();
             for learner in &batch {
-                let week = week_since_join(learner.joined, now) as usize;
-                if week < 2 {
+                // Week 1's lesson is shown on joining, not sent.
+                let Some(index) =
+                    paced_index(learner.joined, now, of_series.len()).filter(|index| *index > 0)
+                else {
                     continue;
-                }
-                let index = week.min(of_series.len()) - 1;
-                if index == 0 {
-                    continue;
-                }
+                };
                 let lesson = of_series[index];
                 let week_start = learner.joined + Duration::weeks(index as i64);
                 let due = week_start

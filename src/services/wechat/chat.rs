@@ -71,23 +71,25 @@ fn help_link(ctx: &Context, lang: Lang) -> String {
     link(ctx, &format!("/help?lang={}", lang.code()))
 }
 
-/// The series a follower reads: their learner's audience, else the parents'.
+/// The series a follower reads: their learner's audience, else the parents'; and their learner.
 async fn audience_of(
     ctx: &Context,
     follower: Option<&wechat_follower::Model>,
-) -> Result<(Audience, Option<i64>), WechatError> {
+) -> Result<(Audience, Option<accounts::Account>), WechatError> {
     if let Some(learner_id) = follower.and_then(|f| f.learner_id)
         && let Some(account) = accounts::account(&ctx.db, learner_id).await?
     {
-        return Ok((account.audience(), Some(learner_id)));
+        return Ok((account.audience(), Some(account)));
     }
     Ok((Audience::Parents, None))
 }
 
-/// This week's lesson of the audience's series, if one is out.
+/// The lesson of the audience's series a learner is on (this week's, or their own in a series
+/// paced from joining), if one is out.
 async fn current_lesson(
     ctx: &Context,
     audience: Audience,
+    learner: Option<&accounts::Account>,
 ) -> Result<Option<(SeriesEntry, LessonEntry)>, WechatError> {
     let catalog = lessons::catalog(ctx).await?;
     let now = ctx.clock.now();
@@ -95,7 +97,10 @@ async fn current_lesson(
         .series
         .iter()
         .find(|s| s.audience == audience)
-        .and_then(|s| s.current(now).map(|l| (s.clone(), l.clone()))))
+        .and_then(|s| {
+            s.current_for(learner.map(|a| a.learner.created_at), now)
+                .map(|l| (s.clone(), l.clone()))
+        }))
 }
 
 fn lesson_path(series: &SeriesEntry, lesson: &LessonEntry) -> String {
@@ -109,8 +114,8 @@ async fn this_week(
     lang: Lang,
 ) -> Result<Reply, WechatError> {
     let texts = &wechat.chat.texts;
-    let (audience, _) = audience_of(ctx, follower).await?;
-    let Some((series, lesson)) = current_lesson(ctx, audience).await? else {
+    let (audience, learner) = audience_of(ctx, follower).await?;
+    let Some((series, lesson)) = current_lesson(ctx, audience, learner.as_ref()).await? else {
         return Ok(Reply::Text(text_in(&texts.nothing_yet, lang).to_owned()));
     };
     let cover = lesson
@@ -147,14 +152,14 @@ async fn progress(
 ) -> Result<Reply, WechatError> {
     let texts = &wechat.chat.texts;
     let (audience, learner) = audience_of(ctx, follower).await?;
-    let Some(learner_id) = learner else {
+    let Some(account) = learner else {
         let text = fill(
             text_in(&texts.join_first, lang),
             &[("link", &link(ctx, "/"))],
         );
         return Ok(Reply::Text(text));
     };
-    let overview = overview(ctx, learner_id, audience).await?;
+    let overview = overview(ctx, &account).await?;
     let own = overview
         .series
         .iter()
@@ -238,7 +243,7 @@ async fn scanned(
     };
     let lang = followers::lang_of(ctx, follower.as_ref()).await?;
     let (audience, learner) = audience_of(ctx, follower.as_ref()).await?;
-    let lesson_link = match current_lesson(ctx, audience).await? {
+    let lesson_link = match current_lesson(ctx, audience, learner.as_ref()).await? {
         Some((series, lesson)) => signed_in_link(ctx, &lesson_path(&series, &lesson)),
         None => signed_in_link(ctx, "/"),
     };

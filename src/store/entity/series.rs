@@ -18,6 +18,7 @@ pub struct Model {
     pub summary_en: String,
     pub content_hash: String,
     pub updated_at: DateTimeUtc,
+    pub pacing: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -163,3 +163,66 @@ async fn safeguarding_words_get_hotlines_at_once_and_only_counts_are_kept() {
     );
     assert_eq!(w.app.status("/studio/safeguarding").await, 303);
 }
+
+/// In a series paced from joining, "this week" is the learner's own lesson: lesson 1 in the
+/// week they joined, one more each week; a follower who has not joined gets the newest.
+#[tokio::test]
+async fn this_week_is_the_learners_own_lesson_when_paced_from_joining() {
+    use homeward::clock::Clock;
+
+    let db = crate::helpers::TestDatabase::create().await;
+    let standin = crate::support::wechat_standin::WechatStandin::start().await;
+    let content = crate::fixture::paced_from_join();
+    // Week 3 of the series: lessons 1–3 are out.
+    let app = super::app_for(&db, &standin, content.path(), false, None).await;
+    let w = WechatApp {
+        app,
+        standin,
+        safe_mode: false,
+        _db: db,
+        _content: content,
+    };
+    const STRANGER: &str = "oStandinChatTest00000000002";
+    for openid in [OPENID, STRANGER] {
+        w.reply(&w.send(&event_xml(openid, w.now(), "subscribe", "")).await);
+    }
+    // The follower joins now, in the series' week 3.
+    let code = w.app.make_code(None, None).await;
+    let learner = crate::progress::enroll(&w.app, &code.token, "10.0.0.1").await;
+    w.app
+        .state
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            w.app.state.db.get_database_backend(),
+            "UPDATE wechat_follower SET learner_id = $1 WHERE openid = $2",
+            [learner.id.into(), OPENID.into()],
+        ))
+        .await
+        .unwrap();
+    let this_week = |openid: &'static str, id: u64| {
+        let w = &w;
+        async move {
+            let news = w.reply(&w.send(&text_xml(openid, w.now(), "本周课程", id)).await);
+            news["articles"][0]["url"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{news}"))
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        this_week(OPENID, 11).await,
+        "http://homeward.test/s/family/first-comic"
+    );
+    assert_eq!(
+        this_week(STRANGER, 12).await,
+        "http://homeward.test/s/family/third-article"
+    );
+    // A week after joining: lesson 2.
+    w.app
+        .clock
+        .set(w.app.clock.now() + chrono::Duration::days(7));
+    assert_eq!(
+        this_week(OPENID, 13).await,
+        "http://homeward.test/s/family/second-video"
+    );
+}
