@@ -108,6 +108,24 @@ pub struct Settings {
         global = true
     )]
     pub retain_jobs_days: u32,
+
+    /// Days without any activity after which a learner is told, then deleted (0: never).
+    #[arg(
+        long,
+        env = "HOMEWARD_RETAIN_INACTIVE_DAYS",
+        default_value_t = 730,
+        global = true
+    )]
+    pub retain_inactive_days: u32,
+
+    /// Days between telling an inactive learner and deleting them, unless they come back.
+    #[arg(
+        long,
+        env = "HOMEWARD_INACTIVE_GRACE_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub inactive_grace_days: u32,
     /// A learner's session ends after this many days without a visit (they sign in again with
     /// their recovery code, or by joining from the same phone).
     #[arg(
@@ -325,6 +343,8 @@ impl Settings {
             retain_sessions_days: 180,
             retain_scans_days: 365,
             retain_jobs_days: 30,
+            retain_inactive_days: 730,
+            inactive_grace_days: 30,
             wechat_template_id: None,
             push_rate: 20,
             card_fonts: PathBuf::from("/usr/share/fonts/opentype/noto"),

@@ -17,6 +17,7 @@ mod m0006_wechat;
 mod m0007_jobs_push;
 mod m0008_learner_secrets;
 mod m0009_reach;
+mod m0010_inactivity;
 mod m0012_reach;
 mod sql;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_jobs_push::Migration),
             Box::new(m0008_learner_secrets::Migration),
             Box::new(m0009_reach::Migration),
+            Box::new(m0010_inactivity::Migration),
             Box::new(m0012_reach::Migration),
         ]
     }

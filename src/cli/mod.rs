@@ -164,7 +164,11 @@ pub enum CodeAction {
     /// List every code with its factory, line, joins and state.
     List,
     /// Revoke a code: its QR code and join page stop working.
-    Revoke { token: String },
+    Revoke {
+        /// Tokens may start with '-'.
+        #[arg(allow_hyphen_values = true)]
+        token: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

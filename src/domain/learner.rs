@@ -7,7 +7,9 @@ use super::Text;
 
 /// The version of the privacy policy a learner must accept, named in every consent record.
 /// 2026-12 added how long backups keep data (30 days; see deploy/systemd/homeward-backup.service).
-pub const POLICY_VERSION: &str = "2026-12";
+/// 2026-12-03 added that learners inactive for two years are told, then deleted 30 days later
+/// (`HOMEWARD_RETAIN_INACTIVE_DAYS`, `HOMEWARD_INACTIVE_GRACE_DAYS`; `services::inactivity`).
+pub const POLICY_VERSION: &str = "2026-12-03";
 
 /// Age bands of a learner's children; optional, and only with their own consent.
 pub const AGE_BANDS: [&str; 4] = ["0-2", "3-5", "6-11", "12-17"];
@@ -24,6 +26,7 @@ pub fn policy_text() -> Text {
          为什么：为了给您推送合适的课程，记住您的进度，并让项目方知道课程有没有用。\n\
          谁能看到：工厂和班组长只能看到5人以上的汇总数字（比如多少人加入、完成率），看不到任何一个人的答案或昵称。\n\
          您的权利：您可以随时在“我的”页面查看、下载（JSON文件）或删除自己的全部数据。删除后，所有关于您的记录都会被清除；删除前做的备份里的副本，会在30天内随备份一起删除。\n\
+         长期不用：如果您两年没有来过（没有打开过页面、没有学习记录），我们会通过微信告诉您，30天后仍没有回来，就删除您的全部数据。\n\
          备份：为了不丢失课程和学习记录，我们每天备份一次，每份备份保存30天后删除。备份只用来在数据损坏时恢复；如果恢复了一份在您删除数据之前做的备份，我们会再次删除您的记录。\n\
          孩子的年龄段是可选的，需要您另外同意才会保存。",
         "Homeward is a non-profit learning programme that sends a short weekly lesson to parents working far from home and to young workers.\n\
@@ -31,6 +34,7 @@ pub fn policy_text() -> Text {
          Why: to send you the right lessons, remember your progress, and let the programme see whether the lessons help.\n\
          Who sees what: your factory and line manager see only totals for groups of 5 or more people (such as how many joined, completion rates), never one person's answers or nickname.\n\
          Your rights: at any time, on the “Me” page, you can see, download (as a JSON file) or delete everything held about you. Deleting removes every record about you; the copies in backups made before are deleted with those backups, within 30 days.\n\
+         If you stop using it: after two years without a visit or any learning, we tell you through WeChat, and if you have not come back 30 days later we delete all your data.\n\
          Backups: so that lessons and learning records are never lost, we make a backup every day and delete each one after 30 days. Backups are used only to recover from a failure; if we ever restore one made before you deleted your data, we delete your records again.\n\
          Your children's age bands are optional and are kept only with your separate consent.",
     )
@@ -78,5 +82,15 @@ mod tests {
         assert!(policy.en.contains("delete each one after 30 days"));
         let unit = include_str!("../../deploy/systemd/homeward-backup.service");
         assert!(unit.contains("-mtime +28 -delete"));
+    }
+
+    /// Deleting inactive learners is part of what learners agree to, with the defaults' periods.
+    #[test]
+    fn the_policy_names_the_deletion_of_inactive_learners() {
+        let policy = super::policy_text();
+        assert!(policy.zh.contains("两年没有来过") && policy.zh.contains("30天后"));
+        assert!(
+            policy.en.contains("two years without a visit") && policy.en.contains("30 days later")
+        );
     }
 }

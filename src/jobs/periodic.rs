@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{JobError, Registry};
 use crate::services::jobs::{self, NewJob};
-use crate::services::{Context, push, retention};
+use crate::services::{Context, inactivity, push, retention};
 
 /// Work that comes back every `every`.
 #[derive(Clone, Copy, Debug)]
@@ -28,6 +28,10 @@ pub const PERIODIC: &[Periodic] = &[
     },
     Periodic {
         kind: retention::JOB_KIND,
+        every: Duration::hours(6),
+    },
+    Periodic {
+        kind: inactivity::JOB_KIND,
         every: Duration::hours(6),
     },
 ];
@@ -76,6 +80,10 @@ pub(super) fn register(registry: &mut Registry) {
     });
     registry.register(retention::JOB_KIND, |ctx: Context, _payload| async move {
         retention::purge(&ctx).await.map_err(JobError::Retry)?;
+        Ok(())
+    });
+    registry.register(inactivity::JOB_KIND, |ctx: Context, _payload| async move {
+        inactivity::run(&ctx).await.map_err(JobError::Retry)?;
         Ok(())
     });
 }

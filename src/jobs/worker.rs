@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::{JobError, Registry, periodic};
 use crate::services::Context;
+use crate::services::inactivity;
 use crate::services::jobs::{self, ClaimedJob};
 use crate::services::push::{self, Delivery, MessageChannel};
 
@@ -47,6 +48,8 @@ pub struct RunReport {
     pub dead: u32,
     /// What the push delivered (with a channel and a WeChat template configured).
     pub delivery: Delivery,
+    /// Inactivity notices sent (`services::inactivity`).
+    pub notices_sent: u32,
 }
 
 /// One worker: its name on the rows it holds, the handlers, and a flag that stops claiming.
@@ -148,6 +151,9 @@ impl Worker {
             && !self.stopping()
         {
             report.delivery = push::deliver_due(&self.ctx, channel.as_ref(), &self.id).await?;
+            if !report.delivery.throttled {
+                report.notices_sent = inactivity::deliver_due(&self.ctx, channel.as_ref()).await?;
+            }
         }
         Ok(report)
     }

@@ -20,6 +20,7 @@ use crate::store::entity::{factory, learner, learner_session, line};
 /// `learner_id` column is missing here.
 pub const LEARNER_TABLES: &[&str] = &[
     "consent",
+    "inactivity_notice",
     "learner_award",
     "learner_session",
     "lesson_progress",
@@ -65,8 +66,25 @@ pub async fn authenticate(
             .filter(learner_session::Column::Id.eq(session.id))
             .exec(&ctx.db)
             .await?;
+        note_active(&ctx.db, session.learner_id, now).await?;
     }
     Ok(Some(session.learner_id))
+}
+
+/// Notes that the learner was here (`learner.last_active_at`, which outlives their sessions):
+/// a learner inactive for long is told and then deleted (`services::inactivity`).
+pub(crate) async fn note_active(
+    db: &impl ConnectionTrait,
+    learner_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE learner SET last_active_at = $1 WHERE id = $2",
+        [now.into(), learner_id.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Restores an account on a new phone: every other session of the learner ends (whoever holds

@@ -352,6 +352,7 @@ pub(crate) async fn start_session(
     }
     .insert(txn)
     .await?;
+    super::accounts::note_active(txn, learner_id, now).await?;
     Ok(token.0)
 }
 

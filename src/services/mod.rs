@@ -9,6 +9,7 @@ pub mod enrollment;
 pub mod export;
 pub mod family;
 pub mod import;
+pub mod inactivity;
 pub mod jobs;
 pub mod lessons;
 pub mod progress;

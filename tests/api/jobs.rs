@@ -200,7 +200,7 @@ async fn periodic_work_is_scheduled_once_per_period_across_instances() {
     let (ra, rb) = (ra.unwrap(), rb.unwrap());
     let periodic = homeward::jobs::PERIODIC.len() as u32;
     assert_eq!(ra.scheduled + rb.scheduled, periodic);
-    let purges = "SELECT COUNT(*) FROM audit_log WHERE actor = 'retention'";
+    let purges = "SELECT COUNT(*) FROM audit_log WHERE actor = 'retention' AND action = 'purge'";
     assert_eq!(first.count(purges).await, 1);
     a.run_due_jobs().await.unwrap();
     b.run_due_jobs().await.unwrap();

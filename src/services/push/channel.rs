@@ -12,6 +12,8 @@ pub enum MessageKind {
     Release,
     /// A gentle reminder of a lesson not yet opened.
     Reminder,
+    /// A learner inactive for long is told their data will be deleted (`services::inactivity`).
+    Notice,
 }
 
 impl MessageKind {
@@ -19,6 +21,7 @@ impl MessageKind {
         match self {
             MessageKind::Release => "release",
             MessageKind::Reminder => "reminder",
+            MessageKind::Notice => "notice",
         }
     }
 
@@ -26,6 +29,7 @@ impl MessageKind {
         match raw {
             "release" => Some(MessageKind::Release),
             "reminder" => Some(MessageKind::Reminder),
+            "notice" => Some(MessageKind::Notice),
             _ => None,
         }
     }

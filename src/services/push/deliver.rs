@@ -219,7 +219,7 @@ fn decide(ctx: &Context, row: &Due, sent: &[DateTime<Utc>], now: DateTime<Utc>) 
     }
     if let Err(room_at) = weekly_room(sent, now) {
         return match row.kind {
-            MessageKind::Reminder => Decision::Cancel("weekly limit"),
+            MessageKind::Reminder | MessageKind::Notice => Decision::Cancel("weekly limit"),
             MessageKind::Release => Decision::Postpone(
                 next_slot(room_at, row.timezone, row.shift, row.preferred),
                 "weekly limit",

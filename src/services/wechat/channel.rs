@@ -97,12 +97,17 @@ async fn send(
     else {
         return Err(WechatError::Api(ApiError::NotFollowing));
     };
-    let template = channel.message(openid, message);
-    with_token(ctx, wechat, |token| {
+    let template = channel.message(openid.clone(), message);
+    let sent = with_token(ctx, wechat, |token| {
         let template = template.clone();
         async move { wechat.api.send_template(&token, &template).await }
     })
-    .await?;
+    .await;
+    if let Err(WechatError::Api(ApiError::NotFollowing)) = &sent {
+        // An unfollow we never heard of: nothing more is sent until they follow again.
+        followers::unfollowed(ctx, &openid, ctx.clock.now()).await?;
+    }
+    sent?;
     Ok(())
 }
 

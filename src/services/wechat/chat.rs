@@ -15,6 +15,7 @@ use crate::domain::chat::{Intent, fill, text_in};
 use crate::domain::{Audience, Lang};
 use crate::services::enrollment::{self, CodeStatus};
 use crate::services::progress::overview;
+use crate::services::push::prefs;
 use crate::services::{Context, accounts, lessons};
 use crate::store::entity::wechat_follower;
 use crate::wechat::protocol::{Article, Event, Incoming, MessageKind, OpenId, Reply, SceneStr};
@@ -321,6 +322,14 @@ pub async fn respond(
                     &[("help", &help_link(ctx, lang))],
                 );
                 return Ok(Some(Reply::Text(text)));
+            }
+            if prefs::is_stop_word(content) {
+                if let Some(learner_id) = sender.follower.as_ref().and_then(|f| f.learner_id) {
+                    prefs::set_muted(ctx, learner_id, true).await?;
+                }
+                return Ok(Some(Reply::Text(
+                    text_in(&prefs::stopped_reply(), lang).to_owned(),
+                )));
             }
             match wechat.chat.intent(content) {
                 Some(intent) => Ok(Some(

@@ -82,6 +82,23 @@ async fn the_push_sends_template_messages_to_bound_followers() {
         channel.send(&w.app.state, &message(learner.id)).await,
         SendOutcome::NotFollowing
     );
+    // 43004 marks the follower as gone: nothing more is sent until they follow again.
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM wechat_follower WHERE following = false")
+            .await,
+        1
+    );
+    let calls = w.standin.count(PATH);
+    assert_eq!(
+        channel.send(&w.app.state, &message(learner.id)).await,
+        SendOutcome::NotFollowing
+    );
+    assert_eq!(w.standin.count(PATH), calls, "WeChat is not asked");
+    w.reply_text(
+        &w.send(&event_xml(&openid, w.now() + 3, "subscribe", ""))
+            .await,
+    );
     w.standin.fail_next(PATH, 1, Failure::ErrCode(45009));
     assert_eq!(
         channel.send(&w.app.state, &message(learner.id)).await,
@@ -104,4 +121,99 @@ async fn the_push_sends_template_messages_to_bound_followers() {
         SendOutcome::Sent,
         "refreshed and retried"
     );
+}
+
+/// The weekly push end to end through WeChat: the worker sends each bound follower's template
+/// message when the lesson comes out and none before; 退订 in the chat stops a learner's
+/// messages and an unfollow stops them too (WeChat is not even asked); a 5xx backs off and is
+/// tried again; an expired token (40001) is refreshed; 43004 marks the follower as gone.
+#[tokio::test]
+async fn the_worker_pushes_through_wechat_and_stop_and_unfollow_stop_it() {
+    use std::sync::Arc;
+
+    use homeward::clock::Clock;
+
+    let w = spawn(false).await;
+    let release: chrono::DateTime<chrono::Utc> = crate::fixture::WEEK3.parse().unwrap();
+    w.app.clock.set(release - chrono::Duration::hours(1));
+    let code = w.app.make_code(None, None).await;
+    let mut openids = Vec::new();
+    for (i, phone) in ["ana", "bo", "chen", "dai"].into_iter().enumerate() {
+        let learner = crate::progress::enroll(&w.app, &code.token, "").await;
+        let openid = w.standin.openid_for_phone(phone);
+        w.reply_text(&w.send(&event_xml(&openid, w.now(), "subscribe", "")).await);
+        let id = OpenId::parse(&openid).unwrap();
+        assert!(
+            followers::bind(&w.app.state, &id, learner.id, w.app.clock.now())
+                .await
+                .unwrap(),
+            "{i}"
+        );
+        openids.push(openid);
+    }
+    // Bo replies 退订; Chen unfollows.
+    let stopped = w.reply_text(
+        &w.send(&super::text_xml(&openids[1], w.now(), "退订", 77))
+            .await,
+    );
+    assert!(stopped.contains("停止"), "{stopped}");
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM push_preference WHERE muted_at IS NOT NULL")
+            .await,
+        1
+    );
+    w.send(&event_xml(&openids[2], w.now(), "unsubscribe", ""))
+        .await;
+    let worker = w
+        .app
+        .push_worker(Arc::new(WechatChannel::new("TEMPLATE-weekly-lesson")), 1000);
+
+    worker.run_due_jobs().await.unwrap();
+    assert_eq!(w.standin.count(PATH), 0, "nothing before the release");
+
+    // The release: WeChat answers the first call with 502 and the second with 43004.
+    w.app.clock.set(release);
+    w.standin.fail_next(PATH, 1, Failure::Status(502));
+    w.standin.fail_next(PATH, 1, Failure::ErrCode(43004));
+    worker.run_due_jobs().await.unwrap();
+    assert_eq!(w.standin.count(PATH), 2, "only Ana's and Dai's are sent");
+    let count = |sql: &'static str| w.app.count(sql);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM push_message WHERE state = 'queued'").await,
+        1,
+        "the 502 backs off"
+    );
+    assert_eq!(
+        count(
+            "SELECT COUNT(*) FROM push_message WHERE state = 'failed' AND last_error LIKE '43004%'"
+        )
+        .await,
+        2,
+        "Chen (unfollowed) and the one WeChat says is gone"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM wechat_follower WHERE following = false").await,
+        2,
+        "43004 marks the follower as gone, as an unfollow does"
+    );
+
+    // Half a minute on, the token has expired (40001): refreshed, and the message goes.
+    let tokens = w.standin.count("/cgi-bin/stable_token") + w.standin.count("/cgi-bin/token");
+    w.app.clock.set(release + chrono::Duration::minutes(1));
+    w.standin.fail_next(PATH, 1, Failure::ErrCode(40001));
+    worker.run_due_jobs().await.unwrap();
+    assert_eq!(w.standin.count(PATH), 4);
+    assert!(
+        w.standin.count("/cgi-bin/stable_token") + w.standin.count("/cgi-bin/token") > tokens,
+        "the token was fetched again"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM push_message WHERE state = 'sent'").await,
+        1
+    );
+    // Hours later: nothing more to anyone.
+    w.app.clock.set(release + chrono::Duration::hours(3));
+    worker.run_due_jobs().await.unwrap();
+    assert_eq!(w.standin.count(PATH), 4);
 }
