@@ -116,6 +116,14 @@ pub async fn finish(
     let outcome = oauth::sign_in(&state, &openid, current)
         .await
         .map_err(failed)?;
+    // Someone who followed by scanning a factory's code but has not joined yet goes to that
+    // code's join page first, whichever learner page they opened.
+    let next = match &outcome {
+        SignIn::NotJoined {
+            join_token: Some(token),
+        } if !next.starts_with("/join/") => format!("/join/{token}"),
+        _ => next,
+    };
     let mut response = Response::builder()
         .status(StatusCode::FOUND)
         .header(header::LOCATION, next)
@@ -132,7 +140,7 @@ pub async fn finish(
             ..
         } => Some(set_cookie(&state, SESSION_COOKIE, &token, YEAR)),
         SignIn::Learner { .. } => None,
-        SignIn::NotJoined => Some(pending_openid::set_pending(&state, &openid)),
+        SignIn::NotJoined { .. } => Some(pending_openid::set_pending(&state, &openid)),
     };
     if let Some(cookie) = cookie {
         response

@@ -17,6 +17,7 @@ mod driver;
 mod listening;
 #[path = "../support/mod.rs"]
 mod support;
+mod wechat;
 
 use serde_json::json;
 

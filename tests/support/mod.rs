@@ -127,6 +127,9 @@ pub struct Options {
     pub card_fonts: Option<PathBuf>,
     /// Changes to the app's settings (timeouts, limits, …) made before it starts.
     pub settings: Option<SettingsChange>,
+    /// The app's own address is its public URL (instead of [`PUBLIC_URL`]), so that a browser
+    /// can follow the absolute links it sends elsewhere (WeChat's sign-in comes back to it).
+    pub own_public_url: bool,
 }
 
 impl Options {
@@ -140,6 +143,7 @@ impl Options {
             cache_prefix: None,
             card_fonts: None,
             settings: None,
+            own_public_url: false,
         }
     }
 
@@ -163,10 +167,15 @@ impl TestApp {
 
     /// Spawns an app on `db` and migrates it, importing nothing.
     pub async fn spawn_empty(db: &TestDatabase, options: Options) -> TestApp {
+        let (acceptor, local) = startup::bind("127.0.0.1:0").await.expect("bind");
         let mut settings = Settings::with_database(db.url.clone());
         settings.redis_url = options.redis_url.or_else(test_redis_url);
         settings.content_dir = options.content_dir.clone();
-        settings.public_url = Some(PUBLIC_URL.into());
+        settings.public_url = Some(if options.own_public_url {
+            format!("http://{local}")
+        } else {
+            PUBLIC_URL.into()
+        });
         if let Some(fonts) = options.card_fonts {
             settings.card_fonts = fonts;
         }
@@ -189,7 +198,6 @@ impl TestApp {
                 "HOMEWARD_TEST_REDIS_URL is set but Redis cannot be reached"
             );
         }
-        let (acceptor, local) = startup::bind("127.0.0.1:0").await.expect("bind");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server_state = state.clone();
         let server = tokio::spawn(async move {

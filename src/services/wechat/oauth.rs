@@ -3,13 +3,14 @@
 //! (signed in on any phone), a learner signed in by cookie (now bound), or someone who has not
 //! joined yet (the openid waits for their consent on the join page).
 
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use sha2::{Digest, Sha256};
 
 use super::followers;
 use super::{Wechat, WechatError, millis};
 use crate::services::Context;
-use crate::services::enrollment::start_session;
+use crate::services::enrollment::{CodeStatus, find_code, start_session};
+use crate::store::entity::enrollment_code;
 use crate::wechat::protocol::OpenId;
 
 /// A sign-in must come back within this long.
@@ -107,8 +108,9 @@ pub enum SignIn {
         learner_id: i64,
         session_token: Option<String>,
     },
-    /// Nobody has joined with this openid: it waits for the join page.
-    NotJoined,
+    /// Nobody has joined with this openid: it waits for the join page — the page of the code
+    /// they followed by scanning, when that code still takes people in.
+    NotJoined { join_token: Option<String> },
 }
 
 /// Signs in by openid: the bound learner (whoever was signed in on this phone before), or the
@@ -119,9 +121,8 @@ pub async fn sign_in(
     current: Option<i64>,
 ) -> Result<SignIn, WechatError> {
     let now = ctx.clock.now();
-    let bound = followers::find(ctx, openid)
-        .await?
-        .and_then(|f| f.learner_id);
+    let follower = followers::find(ctx, openid).await?;
+    let bound = follower.as_ref().and_then(|f| f.learner_id);
     match (bound, current) {
         (Some(learner_id), Some(current)) if learner_id == current => Ok(SignIn::Learner {
             learner_id,
@@ -138,8 +139,34 @@ pub async fn sign_in(
                 session_token: None,
             })
         }
-        (None, None) => Ok(SignIn::NotJoined),
+        (None, None) => {
+            let join_token = match follower.and_then(|f| f.code_id) {
+                Some(code_id) => usable_code_token(ctx, code_id, now).await?,
+                None => None,
+            };
+            Ok(SignIn::NotJoined { join_token })
+        }
     }
+}
+
+/// The token of the code `code_id` if it can still bring someone in.
+async fn usable_code_token(
+    ctx: &Context,
+    code_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<String>, WechatError> {
+    let Some(code) = enrollment_code::Entity::find_by_id(code_id)
+        .one(&ctx.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let info = find_code(&ctx.db, &code.token)
+        .await
+        .map_err(WechatError::Failed)?;
+    Ok(info
+        .filter(|c| c.status(now) == CodeStatus::Usable)
+        .map(|c| c.token))
 }
 
 #[cfg(test)]

@@ -363,3 +363,32 @@ async fn the_menu_leads_to_this_weeks_lesson_progress_and_help() {
     );
     assert!(help.contains("12356"), "{help}");
 }
+
+#[tokio::test]
+async fn a_follower_who_scanned_but_has_not_joined_is_sent_from_a_lesson_to_the_join_page() {
+    let w = spawn(false).await;
+    let code = w.app.make_code(None, None).await;
+    let openid = w.standin.openid_for_phone("fay");
+    w.reply_text(&w.send(&scan_xml(&openid, w.now(), &code.token, true)).await);
+
+    // The menu's lesson link, opened before joining: sign-in, then the scanned code's join page.
+    let phone = Phone::new("fay");
+    let (page, path) = phone
+        .open(&w, &format!("{}/s/family/third-article", w.app.address))
+        .await;
+    assert_eq!(path, format!("/join/{}", code.token));
+    assert_eq!(page.status(), 200);
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM learner").await, 0);
+
+    // Someone who followed without a code (or whose code closed) stays on the lesson.
+    homeward::services::enrollment::revoke_code(&w.app.state.db, &code.token, w.app.clock.now())
+        .await
+        .unwrap();
+    let (page, path) = Phone::new("fay")
+        .open(&w, &format!("{}/s/family/third-article", w.app.address))
+        .await;
+    assert_eq!(
+        (page.status().as_u16(), path.as_str()),
+        (200, "/s/family/third-article")
+    );
+}
