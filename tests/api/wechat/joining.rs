@@ -392,3 +392,85 @@ async fn a_follower_who_scanned_but_has_not_joined_is_sent_from_a_lesson_to_the_
         (200, "/s/family/third-article")
     );
 }
+
+#[tokio::test]
+async fn a_plain_follow_is_welcomed_a_later_scan_attributed_and_closed_codes_attribute_nothing() {
+    use homeward::services::enrollment::{NewCode, create_code};
+    let w = spawn(false).await;
+    let code = w.app.make_code(None, None).await;
+    let attributed = |openid: &str| {
+        format!(
+            "SELECT COUNT(*) FROM wechat_follower WHERE code_id IS NOT NULL AND openid = '{openid}'"
+        )
+    };
+
+    // A plain follow (no scene) gets the general welcome and is attributed to nothing.
+    let gus = w.standin.openid_for_phone("gus");
+    let welcome = w.reply_text(
+        &w.send(&super::event_xml(&gus, w.now(), "subscribe", ""))
+            .await,
+    );
+    assert!(welcome.starts_with("欢迎关注归家课堂"), "{welcome}");
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM code_scan").await, 0);
+
+    // Scanning a poster later, as a follower (`SCAN`): attributed, with the code's join link.
+    let reply = w.reply_text(&w.send(&scan_xml(&gus, w.now(), &code.token, false)).await);
+    assert!(reply.contains("东莞电子厂"), "{reply}");
+    assert!(
+        reply.contains(&format!("/wechat/oauth?next=/join/{}", code.token)),
+        "{reply}"
+    );
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM code_scan").await, 1);
+    assert_eq!(w.app.count(&attributed(&gus)).await, 1);
+
+    // A follower who chose English is welcomed in English, with the factory's English name.
+    let jo = w.standin.openid_for_phone("jo");
+    w.reply_text(
+        &w.send(&super::event_xml(&jo, w.now(), "subscribe", ""))
+            .await,
+    );
+    w.reply_text(&w.send(&super::text_xml(&jo, w.now(), "EN", 901)).await);
+    let english = w.reply_text(&w.send(&scan_xml(&jo, w.now(), &code.token, false)).await);
+    assert!(
+        english.starts_with("Welcome, colleague from Dongguan Electronics!"),
+        "{english}"
+    );
+
+    // An expired code and a full one answer politely and attribute nothing.
+    let now = w.app.clock.now();
+    let new_code = |expires_at, max_joins| NewCode {
+        factory_id: code.factory_id,
+        line_id: Some(code.line_id),
+        label: "old poster".into(),
+        expires_at,
+        max_joins,
+    };
+    let (_, expiring) = create_code(
+        &w.app.state.db,
+        new_code(Some(now + chrono::Duration::hours(1)), None),
+        now,
+    )
+    .await
+    .unwrap();
+    let (_, small) = create_code(&w.app.state.db, new_code(None, Some(1)), now)
+        .await
+        .unwrap();
+    let joined = crate::enrollment::join_by_form(
+        &w.app,
+        &crate::helpers::phone(),
+        &small,
+        &[("accept_policy", POLICY_VERSION), ("audience", "parents")],
+    )
+    .await;
+    assert_eq!(joined.status(), 303);
+    w.app.clock.advance(chrono::Duration::hours(2));
+    let scans = w.app.count("SELECT COUNT(*) FROM code_scan").await;
+    for (phone, token) in [("hal", &expiring), ("ivy", &small)] {
+        let openid = w.standin.openid_for_phone(phone);
+        let reply = w.reply_text(&w.send(&scan_xml(&openid, w.now(), token, true)).await);
+        assert!(reply.contains("停用"), "{phone}: {reply}");
+        assert!(!reply.contains("/join/"), "{phone}: {reply}");
+        assert_eq!(w.app.count(&attributed(&openid)).await, 0, "{phone}");
+    }
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM code_scan").await, scans);
+}
