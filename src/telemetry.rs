@@ -39,6 +39,23 @@ pub fn init_logging(format: LogFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The counters without labels, shown from the start at 0 (so a scrape before the first cache
+/// error still lists `cache_errors_total`). Counters with labels appear with their first value;
+/// the gauges are set at every scrape.
+pub const COUNTERS: [&str; 5] = [
+    "cache_hits_total",
+    "cache_misses_total",
+    "cache_errors_total",
+    "wechat_callback_refused_total",
+    "wechat_safeguarding_replies_total",
+];
+
+fn register_counters() {
+    for name in COUNTERS {
+        metrics::counter!(name).increment(0);
+    }
+}
+
 /// The process-wide Prometheus recorder (installed on first use).
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -56,6 +73,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             let handle = recorder.handle();
             // Another recorder may exist in tests that build several apps; keep ours readable.
             let _ = metrics::set_global_recorder(recorder);
+            register_counters();
             handle
         })
         .clone()
