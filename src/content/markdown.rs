@@ -42,9 +42,15 @@ fn section_events(source: &str) -> Vec<Vec<Event<'_>>> {
     sections
 }
 
-/// Each section of an article as sanitised HTML; together they are the whole article.
+/// Each section of an article as sanitised HTML for the lesson page, which shows the lesson's
+/// title as its own heading: a `#` heading that opens the article (its title again) is left out.
+/// Otherwise, together they are the whole article.
 pub fn render_sections(source: &str) -> Vec<String> {
-    section_events(source)
+    let mut sections = section_events(source);
+    if let Some(first) = sections.first_mut() {
+        drop_opening_title(first);
+    }
+    sections
         .into_iter()
         .map(|events| {
             let mut html = String::new();
@@ -52,6 +58,27 @@ pub fn render_sections(source: &str) -> Vec<String> {
             ammonia::clean(&html)
         })
         .collect()
+}
+
+/// Removes a level-1 heading that is the very first thing in the article. The section stays
+/// (maybe empty), so sections still match their recordings one to one.
+fn drop_opening_title(events: &mut Vec<Event<'_>>) {
+    let opens_with_title = matches!(
+        events.first(),
+        Some(Event::Start(Tag::Heading {
+            level: HeadingLevel::H1,
+            ..
+        }))
+    );
+    if !opens_with_title {
+        return;
+    }
+    if let Some(end) = events
+        .iter()
+        .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))
+    {
+        events.drain(..=end);
+    }
 }
 
 /// How many sections an article has (what its audio list must match).
@@ -113,11 +140,19 @@ mod tests {
     fn sections_start_at_top_level_second_level_headings() {
         assert_eq!(section_count(ARTICLE), 3);
         let html = render_sections(ARTICLE);
-        assert!(html[0].starts_with("<h1>标题</h1>"), "{}", html[0]);
+        // The page shows the title itself.
+        assert!(html[0].starts_with("<p>开头一段</p>"), "{}", html[0]);
         assert!(html[1].starts_with("<h2>第一节</h2>"), "{}", html[1]);
         assert!(html[1].contains("<blockquote>"), "{}", html[1]);
         assert!(html[2].starts_with("<h2>第二节</h2>"));
-        assert_eq!(html.concat(), render_markdown(ARTICLE));
+        assert_eq!(
+            format!("<h1>标题</h1>\n{}", html.concat()),
+            render_markdown(ARTICLE)
+        );
+        assert_eq!(
+            render_sections("# 只有标题\n\n## 第一节\n\n正文\n").len(),
+            2
+        );
         assert_eq!(section_count("## 直接开始\n\n正文\n"), 1);
         assert_eq!(section_count(""), 0);
     }

@@ -10,7 +10,7 @@ use super::i18n_push::{PushView, messages_ui};
 use super::pages::{chrome, html, learner_for_form, render};
 use super::views::{MePage, NoticePage, RecoveryCodePage};
 use crate::domain::Lang;
-use crate::domain::learner::AGE_BANDS;
+use crate::domain::learner::{AGE_BANDS, children_consent_text, policy_text};
 use crate::http::AppState;
 use crate::http::auth;
 use crate::http::cookies::{SESSION_COOKIE, YEAR, set_cookie};
@@ -101,12 +101,21 @@ async fn me_page(
                 let when = format_moment(c.agreed_at, tz, lang);
                 (
                     format!("{kind} · {} · {when}", c.policy_version),
-                    c.agreed_to,
+                    agreed_text_in(&c.agreed_to, lang),
                 )
             })
             .collect(),
     };
     Ok(Some(render(&page)?))
+}
+
+/// A consent's text in the page's language when it is one of today's texts, which are kept in
+/// both languages at once; any other text exactly as it was agreed to.
+fn agreed_text_in(agreed_to: &str, lang: Lang) -> String {
+    [policy_text(), children_consent_text()]
+        .into_iter()
+        .find(|text| agreed_to == format!("{}\n\n{}", text.zh, text.en))
+        .map_or_else(|| agreed_to.to_owned(), |text| text.get(lang).to_owned())
 }
 
 /// Which form of /me was just saved.

@@ -213,10 +213,14 @@ pub fn account_ui(lang: Lang) -> &'static AccountUi {
 /// Strings for progress: the learner's home, the lesson's "done" button, certificates.
 pub struct ProgressUi {
     pub hello: &'static str,
+    /// Between the greeting and the nickname.
+    pub comma: &'static str,
     pub this_week: &'static str,
     pub continue_where: &'static str,
     pub done_of_released: &'static str,
     pub streak: &'static str,
+    /// The streak of exactly one week.
+    pub streak_one: &'static str,
     pub streak_none: &'static str,
     pub badges: &'static str,
     pub other_series: &'static str,
@@ -235,10 +239,12 @@ pub struct ProgressUi {
 
 pub const PROGRESS_ZH: ProgressUi = ProgressUi {
     hello: "你好",
+    comma: "，",
     this_week: "本周课程",
     continue_where: "继续上次的学习",
     done_of_released: "已完成 {done} / {released} 课",
     streak: "已连续 {n} 周完成课程",
+    streak_one: "已连续 1 周完成课程",
     streak_none: "本周完成一课，开始连续学习吧！",
     badges: "我的奖章",
     other_series: "其他课程",
@@ -257,10 +263,12 @@ pub const PROGRESS_ZH: ProgressUi = ProgressUi {
 
 pub const PROGRESS_EN: ProgressUi = ProgressUi {
     hello: "Hello",
+    comma: ", ",
     this_week: "This week's lesson",
     continue_where: "Continue where you left off",
     done_of_released: "{done} of {released} lessons done",
     streak: "{n} weeks in a row",
+    streak_one: "1 week in a row",
     streak_none: "Finish a lesson this week to start a streak!",
     badges: "My badges",
     other_series: "Other series",

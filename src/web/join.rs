@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::i18n_account::account_ui;
 use super::i18n_push::{PushView, messages_ui};
 use super::pages::{chrome, html, render};
-use super::views::{JoinPage, NoticePage, RecoverPage};
+use super::views::{JoinFilled, JoinPage, NoticePage, RecoverPage};
 use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
 use crate::domain::{Audience, Lang};
 use crate::http::AppState;
@@ -85,6 +85,8 @@ fn join_form(
     code: &CodeInfo,
     csrf: &str,
     error: Option<String>,
+    filled: JoinFilled,
+    push: PushView,
 ) -> Result<String, AppError> {
     let a = account_ui(lang);
     let policy = policy_text();
@@ -101,7 +103,8 @@ fn join_form(
         children_consent_text: children_consent_text().get(lang).to_owned(),
         error,
         m: messages_ui(lang),
-        push: PushView::of(&PushPrefs::default()),
+        push,
+        filled,
     };
     render(&page)
 }
@@ -151,7 +154,15 @@ pub async fn join_page(
         match code.status(now) {
             CodeStatus::Usable => {
                 let (csrf, new_csrf) = auth::csrf_token(req);
-                let mut response = html(join_form(&state, lang, &code, &csrf, None)?);
+                let mut response = html(join_form(
+                    &state,
+                    lang,
+                    &code,
+                    &csrf,
+                    None,
+                    JoinFilled::fresh(lang),
+                    PushView::of(&PushPrefs::default()),
+                )?);
                 if new_csrf {
                     response.headers_mut().append(
                         header::SET_COOKIE,
@@ -252,9 +263,36 @@ pub async fn join_submit(
         Err(JoinError::Invalid(message)) => {
             let csrf = form.csrf.unwrap_or_default();
             let friendly = friendly_join_error(&message, lang);
-            return Ok(html(join_form(&state, lang, &code, &csrf, Some(friendly))?)
-                .with_status(StatusCode::BAD_REQUEST)
-                .into_response());
+            // The form comes back as it was sent (consent to the policy is asked again).
+            let filled = JoinFilled {
+                nickname: request.nickname.clone().unwrap_or_default(),
+                audience: request
+                    .audience
+                    .clone()
+                    .unwrap_or_else(|| JoinFilled::fresh(lang).audience),
+                bands: request.child_age_bands.clone(),
+                children_consent: request.children_consent,
+                lang: request
+                    .lang
+                    .as_deref()
+                    .and_then(Lang::parse)
+                    .unwrap_or(lang)
+                    .code()
+                    .into(),
+            };
+            let push =
+                sent_push_choices(request.shift.as_deref(), request.preferred_time.as_deref());
+            return Ok(html(join_form(
+                &state,
+                lang,
+                &code,
+                &csrf,
+                Some(friendly),
+                filled,
+                push,
+            )?)
+            .with_status(StatusCode::BAD_REQUEST)
+            .into_response());
         }
         Err(JoinError::Internal(error)) => return Err(from_db(error)),
     };
@@ -322,6 +360,21 @@ pub async fn join_submit(
         "learner joined"
     );
     Ok(response)
+}
+
+/// The message choices a refused join form was sent with, to show again.
+fn sent_push_choices(shift: Option<&str>, preferred_time: Option<&str>) -> PushView {
+    let mut view = PushView::of(&PushPrefs::default());
+    if let Some(shift) = ["day", "night", "rotating"]
+        .into_iter()
+        .find(|known| Some(*known) == shift)
+    {
+        view.shift = shift;
+    }
+    if let Some(time) = preferred_time.filter(|t| t.len() <= 5) {
+        view.preferred = time.to_owned();
+    }
+    view
 }
 
 /// Join errors in the learner's language: the field named first in the message decides.

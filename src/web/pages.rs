@@ -268,10 +268,13 @@ pub(crate) fn lesson_view(
             captions_zh: media(&video.captions.zh),
             captions_en: media(&video.captions.en),
             transcript: video.transcript.get(lang).to_owned(),
-            minutes: format!(
-                "{}:{:02}",
-                video.duration_seconds / 60,
-                video.duration_seconds % 60
+            minutes: ui(lang).video_length.replace(
+                "{}",
+                &format!(
+                    "{}:{:02}",
+                    video.duration_seconds / 60,
+                    video.duration_seconds % 60
+                ),
             ),
         }),
         LessonBody::Article {
@@ -400,7 +403,7 @@ pub async fn quiz_answer(
         if texts.is_empty() {
             ui(lang).no_answer.to_owned()
         } else {
-            texts.join("；")
+            texts.join(ui(lang).list_separator)
         }
     };
     let results = quiz

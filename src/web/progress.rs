@@ -191,7 +191,9 @@ pub async fn learner_home(
                     .done_of_released
                     .replace("{done}", &s.completed.to_string())
                     .replace("{released}", &s.released.len().to_string()),
-                streak_label: if s.streak > 0 {
+                streak_label: if s.streak == 1 {
+                    p.streak_one.to_owned()
+                } else if s.streak > 0 {
                     p.streak.replace("{n}", &s.streak.to_string())
                 } else {
                     p.streak_none.to_owned()
@@ -205,7 +207,7 @@ pub async fn learner_home(
         .collect();
     let (mine, others): (Vec<_>, Vec<_>) = views.into_iter().partition(|(mine, _)| *mine);
     let page = LearnerHomePage {
-        page: chrome(state, lang, ui(lang).site_name, "/"),
+        page: chrome(state, lang, ui(lang).tagline, "/"),
         p,
         nickname: account.learner.nickname.clone(),
         mine: mine.into_iter().map(|(_, v)| v).collect(),
@@ -257,7 +259,7 @@ pub async fn certificate(
         series_zh: finished.series.title.zh.clone(),
         series_en: finished.series.title.en.clone(),
         lessons: finished.released.len(),
-        date_zh: local.format("%Y年%m月%d日").to_string(),
+        date_zh: local.format("%Y年%-m月%-d日").to_string(),
         date_en: local.format("%-d %B %Y").to_string(),
     };
     Ok(html(render(&page)?))

@@ -154,6 +154,36 @@ pub struct JoinPage {
     pub error: Option<String>,
     pub m: &'static MessagesUi,
     pub push: PushView,
+    /// What the form holds: the defaults, or what was sent when it is shown again.
+    pub filled: JoinFilled,
+}
+
+/// The join form's choices, kept when a refused form comes back.
+pub struct JoinFilled {
+    pub nickname: String,
+    /// `parents`, `line-managers` or `young-workers`.
+    pub audience: String,
+    pub bands: Vec<String>,
+    pub children_consent: bool,
+    /// `zh` or `en`.
+    pub lang: String,
+}
+
+impl JoinFilled {
+    /// A fresh form: the parents' lessons, in the page's language.
+    pub fn fresh(lang: crate::domain::Lang) -> JoinFilled {
+        JoinFilled {
+            nickname: String::new(),
+            audience: "parents".into(),
+            bands: Vec::new(),
+            children_consent: false,
+            lang: lang.code().into(),
+        }
+    }
+
+    pub fn has_band(&self, band: &str) -> bool {
+        self.bands.iter().any(|b| b == band)
+    }
 }
 
 #[derive(Template)]

@@ -204,3 +204,29 @@ fn pacing_is_calendar_or_from_join() {
         assert_eq!(code, 0, "{pacing}: {out}");
     }
 }
+
+#[test]
+fn a_prompt_that_repeats_the_pages_hint_is_flagged() {
+    let dir = fixture::standard();
+    let path = dir.path().join("family/third-article/lesson.toml");
+    let toml = std::fs::read_to_string(&path).unwrap().replace(
+        r#"prompt = { zh = "哪些对？", en = "Which are right?" }"#,
+        r#"prompt = { zh = "哪些对？（可多选）", en = "Which are right? (Choose all that apply)" }"#,
+    );
+    std::fs::write(&path, toml).unwrap();
+    let (code, out) = check(dir.path());
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "family/third-article/lesson.toml: quiz.questions[2].prompt: '可多选' repeats the hint"
+        ),
+        "{out}"
+    );
+    let english_only = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("哪些对？（可多选）", "哪些对？");
+    std::fs::write(&path, english_only).unwrap();
+    let (code, out) = check(dir.path());
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("'(choose' repeats the hint"), "{out}");
+}

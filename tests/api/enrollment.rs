@@ -575,3 +575,67 @@ async fn rate_limits(app: &TestApp) {
     assert_eq!(&statuses[..10], &[422; 10]);
     assert_eq!(&statuses[10..], &[429, 429]);
 }
+
+#[tokio::test]
+async fn the_join_form_asks_for_the_childrens_consent_once_and_keeps_a_refused_forms_choices() {
+    use homeward::domain::learner::children_consent_text;
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = spawn(&db, &content).await;
+    let code = make_code(&app, None, None).await;
+    let phone = phone_with(Arc::new(reqwest::cookie::Jar::default()));
+
+    let page = app.text(&format!("/join/{}", code.token)).await;
+    let consent = children_consent_text();
+    assert_eq!(page.matches(consent.zh.as_str()).count(), 1, "{page}");
+    assert!(
+        !page.contains("我同意保存孩子的年龄段（不保存孩子的姓名）"),
+        "the children's consent is asked in one sentence, once: {page}"
+    );
+
+    // Consent to the policy not ticked: the form comes back as it was filled.
+    let refused = join_by_form(
+        &app,
+        &phone,
+        &code.token,
+        &[
+            ("audience", "young-workers"),
+            ("nickname", "小王"),
+            ("lang", "en"),
+            ("child_age_bands", "3-5"),
+            ("child_age_bands", "12-17"),
+            ("children_consent", "yes"),
+            ("shift", "night"),
+            ("preferred_time", "07:30"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("请先勾选同意隐私说明"), "{page}");
+    for kept in [
+        r#"name="nickname" maxlength="30" autocomplete="nickname" aria-label="昵称（可不填）" value="小王""#,
+        r#"value="young-workers" checked"#,
+        r#"value="3-5" checked"#,
+        r#"value="12-17" checked"#,
+        r#"name="children_consent" value="yes" checked"#,
+        r#"value="night" checked"#,
+        r#"value="07:30""#,
+        r#"value="en" checked"#,
+    ] {
+        assert!(page.contains(kept), "the refused form lost {kept}: {page}");
+    }
+    for not_kept in [
+        r#"value="parents" checked"#,
+        r#"value="6-11" checked"#,
+        r#"value="zh" checked"#,
+    ] {
+        assert!(!page.contains(not_kept), "{not_kept}: {page}");
+    }
+    assert!(
+        page.contains(&format!(
+            r#"name="accept_policy" value="{POLICY_VERSION}" required>"#
+        )),
+        "consent to the policy is asked again, not ticked for them"
+    );
+}

@@ -23,10 +23,12 @@ mod progress;
 mod push;
 mod push_settings;
 mod reach;
+mod readme;
 mod retention;
 mod sample_content;
 mod sessions;
 mod staff;
+mod typography;
 mod visibility;
 mod wechat;
 

@@ -393,7 +393,11 @@ async fn an_article_is_heard_section_by_section() {
     let page = app.text("/s/family/third-article").await;
     let sections: Vec<&str> = page.split("<section class=\"part\">").skip(1).collect();
     assert_eq!(sections.len(), 2, "{page}");
-    assert!(sections[0].contains("s1.zh.mp3") && sections[0].contains("<h1>标题</h1>"));
+    assert!(sections[0].contains("s1.zh.mp3") && sections[0].contains("<p>开头。</p>"));
+    assert!(
+        !sections[0].contains("<h1>标题</h1>"),
+        "the title is shown once"
+    );
     assert!(sections[1].contains("s2.zh.mp3") && sections[1].contains("<h2>第二节</h2>"));
     assert!(sections[1].contains("听这一段"));
     // The English text has one section, the Mandarin two: no Mandarin player is put beside it.

@@ -86,11 +86,24 @@ async fn video_and_article_lessons_render() {
         r#"src="/media/family/second-video/clip.mp4""#,
         r#"srclang="en" label="English" src="/media/family/second-video/cap.en.vtt" default"#,
         "The transcript",
+        // The length says what it is.
+        "<p class=\"meta\">Video, 0:42</p>",
     ] {
         assert!(video.contains(needle), "missing {needle}");
     }
+    let video_zh = app.text("/s/family/second-video").await;
+    assert!(
+        video_zh.contains("<p class=\"meta\">视频 0:42</p>"),
+        "{video_zh}"
+    );
     let article = app.text("/s/family/third-article?lang=en").await;
-    assert!(article.contains("<h1>Heading</h1>"));
+    assert!(
+        article.contains("<p>Listen to your child.</p>"),
+        "{article}"
+    );
+    // The page's heading is the lesson's title; the article's own `#` title is not shown again.
+    assert!(!article.contains("<h1>Heading</h1>"), "{article}");
+    assert_eq!(article.matches("<h1").count(), 1, "{article}");
     assert!(
         !article.contains("<script>alert"),
         "raw HTML from Markdown must be removed"
@@ -128,6 +141,33 @@ async fn the_quiz_form_is_graded_with_answers_and_explanations() {
         .unwrap();
     assert!(failed.contains("您的得分：0 / 2"));
     assert!(failed.contains("正确答案：乙") && failed.contains("没有作答"));
+    // Several right answers are listed with each language's own separator.
+    assert!(failed.contains("正确答案：甲；丙"), "{failed}");
+    let failed_en = app
+        .client
+        .post(app.url("/s/family/first-comic/quiz?lang=en"))
+        .form(&[("q.q1", "a")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(failed_en.contains("Right answer: A; C"), "{failed_en}");
+}
+
+#[tokio::test]
+async fn the_quiz_hint_shows_once_in_each_languages_brackets() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = app(&db, &content).await;
+    let zh = app.text("/s/family/first-comic").await;
+    assert_eq!(zh.matches("（选一个）").count(), 1, "{zh}");
+    assert_eq!(zh.matches("（可以选多个）").count(), 1, "{zh}");
+    let en = app.text("/s/family/first-comic?lang=en").await;
+    assert_eq!(en.matches("(Pick one)").count(), 1, "{en}");
+    assert_eq!(en.matches("(Pick all that apply)").count(), 1, "{en}");
+    assert!(!en.contains('（') && !en.contains('）'), "{en}");
 }
 
 #[tokio::test]

@@ -649,8 +649,25 @@ async fn without_javascript_opening_and_done_record_progress_and_a_certificate_f
         .await
         .unwrap();
     assert!(
-        home.contains("已完成 2 / 3 课") && home.contains("小芳"),
+        home.contains("已完成 2 / 3 课") && home.contains("你好，小芳"),
         "{home}"
+    );
+    // The site's name once in the title; a streak of one week in the singular.
+    assert!(
+        home.contains("<title>每周一课，陪孩子一起长大 · 归家课堂</title>"),
+        "{home}"
+    );
+    let home_en = phone
+        .get(app.url("/?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        home_en.contains("Hello, 小芳") && home_en.contains("1 week in a row"),
+        "{home_en}"
     );
 
     // Watching the video through the API finishes the series.
@@ -700,4 +717,6 @@ async fn without_javascript_opening_and_done_record_progress_and_a_certificate_f
             && certificate.contains("Family lessons")
             && certificate.contains("2030")
     );
+    // Chinese dates are not zero-padded.
+    assert!(certificate.contains("2030年2月1日"), "{certificate}");
 }

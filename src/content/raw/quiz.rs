@@ -3,6 +3,27 @@
 use super::media::LessonMedia;
 use super::*;
 
+/// Words that tell how many choices to pick: the lesson page says it after every prompt.
+const HINTS_ZH: [&str; 7] = [
+    "可多选",
+    "（多选）",
+    "(多选)",
+    "（单选）",
+    "(单选)",
+    "（选一个）",
+    "（可以选多个）",
+];
+const HINTS_EN: [&str; 4] = ["(pick", "(choose", "(select", "all that apply"];
+
+/// The hint a prompt repeats, if any.
+fn repeated_hint(prompt: &Text) -> Option<&'static str> {
+    let en = prompt.en.to_lowercase();
+    HINTS_ZH
+        .into_iter()
+        .find(|hint| prompt.zh.contains(hint))
+        .or_else(|| HINTS_EN.into_iter().find(|hint| en.contains(hint)))
+}
+
 pub(super) fn check_quiz(
     raw: RawQuiz,
     report: &mut Report<'_>,
@@ -50,6 +71,15 @@ pub(super) fn check_quiz(
             }
         };
         report.text(&format!("{field}.prompt"), &question.prompt);
+        if let Some(hint) = repeated_hint(&question.prompt) {
+            report.add(
+                format!("{field}.prompt"),
+                format!(
+                    "'{hint}' repeats the hint the page adds after every question \
+                     (（选一个）/（可以选多个）, (Pick one)/(Pick all that apply)); remove it"
+                ),
+            );
+        }
         report.text(&format!("{field}.explanation"), &question.explanation);
         if question.choices.len() < 2 {
             report.add(format!("{field}.choices"), "needs at least two choices");
