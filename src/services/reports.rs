@@ -1,5 +1,7 @@
 //! What a factory's manager sees: totals for groups only. Every figure about fewer than 5
-//! learners is hidden, including figures that subtraction would reveal (DESIGN.md rule 4).
+//! learners is hidden, including figures that subtraction would reveal (DESIGN.md rule 4): the
+//! figures of one dashboard — lines and their total, active and all, weeks, codes, opened and
+//! completed — are suppressed together as one `Figures` set.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +9,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{ConnectionTrait, Statement, Value};
 
 use crate::domain::Text;
-use crate::domain::suppress::{MIN_GROUP, Shown, count, share, suppress_parts};
+use crate::domain::suppress::{Figure, Figures, MIN_GROUP, Shown};
 use crate::services::Context;
 use crate::services::staff::Staff;
 
@@ -46,6 +48,9 @@ pub struct Dashboard {
     /// Monday of each week (Asia/Shanghai) and the joins that week.
     pub joins_per_week: Vec<(chrono::NaiveDate, Shown)>,
     pub lessons: Vec<LessonFigures>,
+    /// Joins per enrollment code in scope (learners still enrolled, so deleted accounts no
+    /// longer count), by code id.
+    pub code_joins: BTreeMap<i64, Shown>,
 }
 
 async fn rows(
@@ -71,25 +76,6 @@ fn int(row: &sea_orm::QueryResult, name: &str) -> i64 {
 
 fn float(row: &sea_orm::QueryResult, name: &str) -> Option<f64> {
     row.try_get::<Option<f64>>("", name).ok().flatten()
-}
-
-/// Group counts by line, then suppress them together with their total.
-fn by_line(
-    lines: &[(Option<i64>, String)],
-    counts: &BTreeMap<Option<i64>, u64>,
-    show_total: bool,
-) -> (Vec<Shown>, Shown) {
-    let parts: Vec<u64> = lines
-        .iter()
-        .map(|(id, _)| counts.get(id).copied().unwrap_or(0))
-        .collect();
-    let total: u64 = parts.iter().sum();
-    if show_total {
-        suppress_parts(&parts, total)
-    } else {
-        // Without a total on screen, each line stands alone.
-        (parts.iter().map(|&n| count(n)).collect(), Shown::Hidden)
-    }
 }
 
 /// The dashboard of `factory_id` as `who` may see it.
@@ -183,38 +169,34 @@ pub async fn dashboard(
             .and_then(|r| float(r, "avg"))
     };
     let show_total = limited.is_none();
-    let (learner_parts, learner_total) = by_line(&lines, &learners, show_total);
-    let (active7_parts, active7_total) = by_line(&lines, &active_7, show_total);
-    let (active30_parts, active30_total) = by_line(&lines, &active_30, show_total);
-    let line_figures: Vec<LineFigures> = lines
+    let mut figures = Figures::new();
+    let of = |counts: &BTreeMap<Option<i64>, u64>, line: Option<i64>| {
+        counts.get(&line).copied().unwrap_or(0)
+    };
+    // Per line: all learners ⊇ active in 30 days ⊇ active in 7 days.
+    let line_cells: Vec<[Figure; 3]> = lines
         .iter()
-        .enumerate()
-        .map(|(i, (id, name))| LineFigures {
-            line_id: *id,
-            name: name.clone(),
-            learners: learner_parts[i],
-            active_7: active7_parts[i],
-            active_30: active30_parts[i],
-            average_score: score_of(*id),
+        .map(|(id, _)| {
+            let all = figures.figure(of(&learners, *id));
+            let active30 = figures.figure(of(&active_30, *id));
+            let active7 = figures.figure(of(&active_7, *id));
+            figures.within(all, active30);
+            figures.within(active30, active7);
+            [all, active30, active7]
         })
         .collect();
-    let total = show_total.then(|| {
-        let all_scores: Vec<(f64, u64)> = scores
-            .iter()
-            .filter_map(|r| Some((float(r, "avg")?, int(r, "n") as u64)))
-            .collect();
-        let takers: u64 = all_scores.iter().map(|(_, n)| n).sum();
-        LineFigures {
-            line_id: None,
-            name: String::new(),
-            learners: learner_total,
-            active_7: active7_total,
-            active_30: active30_total,
-            average_score: (takers >= MIN_GROUP).then(|| {
-                all_scores.iter().map(|(a, n)| a * *n as f64).sum::<f64>() / takers as f64
-            }),
-        }
+    // The whole factory; for a manager limited to some lines it is not shown, but their lines
+    // still add up to it.
+    let column = |k: usize| line_cells.iter().map(|c| c[k]).collect::<Vec<_>>();
+    let total_cells: [Figure; 3] = [0, 1, 2].map(|k| {
+        let sum = column(k).iter().map(|f| figures.value(*f)).sum();
+        figures.figure_if(show_total, sum)
     });
+    for (k, total) in total_cells.iter().enumerate() {
+        figures.sum(*total, &column(k));
+    }
+    figures.within(total_cells[0], total_cells[1]);
+    figures.within(total_cells[1], total_cells[2]);
 
     // Joins per week, over the lines in scope.
     let tz = chrono_tz::Asia::Shanghai;
@@ -225,9 +207,10 @@ pub async fn dashboard(
         .map(|w| (first_monday + Duration::weeks(w), 0))
         .collect();
     let mut before_window = 0u64;
+    let mut by_code: BTreeMap<Option<i64>, u64> = BTreeMap::new();
     for row in rows(
         state,
-        "SELECT line_id, created_at FROM learner WHERE factory_id = $1",
+        "SELECT line_id, code_id, created_at FROM learner WHERE factory_id = $1",
         vec![factory_id.into()],
     )
     .await?
@@ -236,6 +219,8 @@ pub async fn dashboard(
         if !in_scope(line) {
             continue;
         }
+        let code = row.try_get::<Option<i64>>("", "code_id").ok().flatten();
+        *by_code.entry(code).or_default() += 1;
         let Ok(created) = row.try_get::<DateTime<Utc>>("", "created_at") else {
             continue;
         };
@@ -246,14 +231,30 @@ pub async fn dashboard(
             None => before_window += 1,
         }
     }
-    // The weeks and the joins before them add up to the learners shown: suppress them together.
-    let mut parts: Vec<u64> = weekly.values().copied().collect();
-    parts.push(before_window);
-    let total_joins: u64 = parts.iter().sum();
-    let (shown_weeks, _) = suppress_parts(&parts, total_joins);
-    let joins_per_week = weekly.keys().copied().zip(shown_weeks).collect();
+    // The weeks and the joins before them add up to the learners in scope.
+    let mut week_cells: Vec<Figure> = weekly.values().map(|n| figures.figure(*n)).collect();
+    let before = figures.unshown(before_window);
+    week_cells.push(before);
+    figures.sum(total_cells[0], &week_cells);
+    week_cells.pop();
 
-    // Completion per lesson, over the lines in scope.
+    // Joins per code: a line's codes (and those who joined it otherwise) add up to its learners.
+    let codes = crate::services::codes::scoped_codes(state, who, factory_id).await?;
+    let mut code_cells: Vec<(i64, Figure)> = Vec::new();
+    for (line, line_cell) in lines.iter().map(|(id, _)| *id).zip(&line_cells) {
+        let mut parts = Vec::new();
+        for code in codes.iter().filter(|c| c.line_id == line) {
+            let cell = figures.figure(by_code.get(&Some(code.id)).copied().unwrap_or(0));
+            code_cells.push((code.id, cell));
+            parts.push(cell);
+        }
+        let by_codes: u64 = parts.iter().map(|p| figures.value(*p)).sum();
+        let otherwise = figures.unshown(figures.value(line_cell[0]).saturating_sub(by_codes));
+        parts.push(otherwise);
+        figures.sum(line_cell[0], &parts);
+    }
+
+    // Opened ⊇ completed per lesson, over the lines in scope.
     let scope_sql = match &limited {
         Some(ids) => format!(
             " AND l.line_id IN ({})",
@@ -281,27 +282,78 @@ pub async fn dashboard(
     )
     .await?;
     let catalog = crate::services::lessons::catalog(state).await?;
-    let mut lessons = Vec::new();
+    let mut lesson_cells = Vec::new();
     for series in &catalog.series {
         for lesson in series.released(now) {
             let row = per_lesson.iter().find(|r| int(r, "lesson_id") == lesson.id);
-            let opened = row.map(|r| int(r, "opened") as u64).unwrap_or(0);
-            let completed = row.map(|r| int(r, "completed") as u64).unwrap_or(0);
+            let opened = figures.figure(row.map(|r| int(r, "opened") as u64).unwrap_or(0));
+            let completed = figures.figure(row.map(|r| int(r, "completed") as u64).unwrap_or(0));
+            figures.within(opened, completed);
             let score = lesson_scores
                 .iter()
                 .find(|r| int(r, "lesson_id") == lesson.id)
                 .filter(|r| int(r, "n") as u64 >= MIN_GROUP)
                 .and_then(|r| float(r, "avg"));
-            lessons.push(LessonFigures {
-                series: series.slug.clone(),
-                title: lesson.title.clone(),
-                opened: count(opened),
-                completed: count(completed),
-                completion_rate: share(completed, opened),
-                average_score: score,
-            });
+            lesson_cells.push((
+                series.slug.clone(),
+                lesson.title.clone(),
+                opened,
+                completed,
+                score,
+            ));
         }
     }
+
+    let shown = figures.solve();
+    let line_figures: Vec<LineFigures> = lines
+        .iter()
+        .zip(&line_cells)
+        .map(|((id, name), cells)| LineFigures {
+            line_id: *id,
+            name: name.clone(),
+            learners: shown.get(cells[0]),
+            active_30: shown.get(cells[1]),
+            active_7: shown.get(cells[2]),
+            average_score: score_of(*id),
+        })
+        .collect();
+    let total = show_total.then(|| {
+        let all_scores: Vec<(f64, u64)> = scores
+            .iter()
+            .filter_map(|r| Some((float(r, "avg")?, int(r, "n") as u64)))
+            .collect();
+        let takers: u64 = all_scores.iter().map(|(_, n)| n).sum();
+        LineFigures {
+            line_id: None,
+            name: String::new(),
+            learners: shown.get(total_cells[0]),
+            active_30: shown.get(total_cells[1]),
+            active_7: shown.get(total_cells[2]),
+            average_score: (takers >= MIN_GROUP).then(|| {
+                all_scores.iter().map(|(a, n)| a * *n as f64).sum::<f64>() / takers as f64
+            }),
+        }
+    });
+    let joins_per_week = weekly
+        .keys()
+        .copied()
+        .zip(week_cells.iter().map(|c| shown.get(*c)))
+        .collect();
+    let lessons = lesson_cells
+        .into_iter()
+        .map(|(series, title, opened, completed, score)| LessonFigures {
+            series,
+            title,
+            opened: shown.get(opened),
+            completed: shown.get(completed),
+            completion_rate: shown.share(completed, opened),
+            average_score: score,
+        })
+        .collect();
+    let code_joins = code_cells
+        .into_iter()
+        .map(|(id, cell)| (id, shown.get(cell)))
+        .collect();
     Ok(Some(Dashboard {
         factory_id,
         factory_name,
@@ -309,6 +361,7 @@ pub async fn dashboard(
         total,
         joins_per_week,
         lessons,
+        code_joins,
     }))
 }
 

@@ -55,7 +55,8 @@ struct CodeRow {
     token: String,
     label: String,
     line: String,
-    joins: i32,
+    /// Learners still enrolled through the code, hidden under 5 like every figure.
+    joins: String,
     state: &'static str,
 }
 
@@ -129,7 +130,14 @@ pub async fn dashboard(
             line: line_name(c.line_id),
             token: c.token,
             label: c.label,
-            joins: c.joins,
+            joins: shown(
+                board
+                    .code_joins
+                    .get(&c.id)
+                    .copied()
+                    .unwrap_or(Shown::Hidden),
+                s,
+            ),
         })
         .collect();
     let max = board

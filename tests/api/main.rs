@@ -10,6 +10,7 @@ mod commands;
 mod content_check;
 mod enrollment;
 mod family;
+mod figures;
 mod import;
 mod jobs;
 mod layering;
