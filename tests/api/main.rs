@@ -11,6 +11,7 @@ mod content_check;
 mod enrollment;
 mod family;
 mod figures;
+mod faults;
 mod import;
 mod jobs;
 mod layering;

@@ -130,8 +130,8 @@ pub async fn record_events(
             outcomes[index] = Some(Outcome::Invalid(message));
             continue;
         }
-        let client_time = incoming.client_time.map(|t| t.min(now));
-        let (payload, hash) = canonical(lesson.id, &incoming.event, client_time);
+        // Hash what the phone sent: a clock that runs ahead must not make a resend look changed.
+        let (payload, hash) = canonical(lesson.id, &incoming.event, incoming.client_time);
         // The same id twice in one batch: the first counts.
         if let Some((_, first_hash)) = seen.get(&incoming.client_id) {
             outcomes[index] = Some(if *first_hash == hash {
