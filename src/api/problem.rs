@@ -51,7 +51,7 @@ pub enum ApiError {
     TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// The database is unreachable or overloaded; try again shortly.
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>),
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// An unexpected server error; it has been logged.
     #[oai(status = 500, content_type = "application/problem+json")]
     Internal(Json<Problem>),
@@ -100,10 +100,13 @@ impl From<crate::http::error::AppError> for ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the request body is larger than 64 KB",
             ))),
-            AppError::Unavailable => ApiError::Unavailable(Json(Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is busy or unreachable; please try again shortly",
-            ))),
+            AppError::Unavailable => ApiError::Unavailable(
+                Json(Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is busy or unreachable; please try again shortly",
+                )),
+                crate::http::error::RETRY_AFTER_SECONDS,
+            ),
             AppError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "api request failed");
                 ApiError::Internal(Json(Problem::new(

@@ -26,7 +26,18 @@ pub enum AppError {
     #[error("service unavailable")]
     Unavailable,
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// How long a client is asked to wait (`Retry-After`) before trying again after a 503.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// Errors from services and the store: the database being unavailable is a 503, anything else
+/// a 500.
+impl From<anyhow::Error> for AppError {
+    fn from(error: anyhow::Error) -> AppError {
+        from_db(error)
+    }
 }
 
 impl ResponseError for AppError {
@@ -55,10 +66,15 @@ impl ResponseError for AppError {
                 .finish();
         }
         let mut response = error_page(self.status());
-        if let AppError::TooManyRequests(seconds) = self {
+        let retry_after = match self {
+            AppError::TooManyRequests(seconds) => Some(*seconds),
+            AppError::Unavailable => Some(RETRY_AFTER_SECONDS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, poem::http::HeaderValue::from(*seconds));
+                .insert(header::RETRY_AFTER, poem::http::HeaderValue::from(seconds));
         }
         response
     }
@@ -109,13 +125,19 @@ impl From<crate::services::ActionError> for AppError {
     }
 }
 
-/// Turns a database error into the right kind of failure: pool exhaustion is 503.
+/// Turns a database error into the right kind of failure: the database unreachable, restarting,
+/// out of connections or out of time is 503 (logged here, once, as a warning with its cause);
+/// anything else is a 500.
 pub fn from_db(error: anyhow::Error) -> AppError {
-    let text = format!("{error:#}");
-    if text.contains("pool timed out") || text.contains("PoolTimedOut") {
-        AppError::Unavailable
-    } else {
-        AppError::Internal(error)
+    match crate::store::fault::classify(&error) {
+        crate::store::fault::Fault::Unavailable => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "database unavailable; answered 503"
+            );
+            AppError::Unavailable
+        }
+        _ => AppError::Internal(error),
     }
 }
 

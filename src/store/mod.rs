@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod content;
 pub mod entity;
+pub mod fault;
 
 use std::time::Duration;
 

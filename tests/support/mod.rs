@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod proxy;
 pub mod push;
 pub mod wechat_standin;
 
@@ -130,6 +131,9 @@ pub struct Options {
     /// The app's own address is its public URL (instead of [`PUBLIC_URL`]), so that a browser
     /// can follow the absolute links it sends elsewhere (WeChat's sign-in comes back to it).
     pub own_public_url: bool,
+    /// `None`: the test database's URL. `Some(url)`: connect there instead (e.g. through a
+    /// proxy the test controls).
+    pub database_url: Option<String>,
 }
 
 impl Options {
@@ -144,6 +148,7 @@ impl Options {
             card_fonts: None,
             settings: None,
             own_public_url: false,
+            database_url: None,
         }
     }
 
@@ -168,7 +173,8 @@ impl TestApp {
     /// Spawns an app on `db` and migrates it, importing nothing.
     pub async fn spawn_empty(db: &TestDatabase, options: Options) -> TestApp {
         let (acceptor, local) = startup::bind("127.0.0.1:0").await.expect("bind");
-        let mut settings = Settings::with_database(db.url.clone());
+        let mut settings =
+            Settings::with_database(options.database_url.clone().unwrap_or(db.url.clone()));
         settings.redis_url = options.redis_url.or_else(test_redis_url);
         settings.content_dir = options.content_dir.clone();
         settings.public_url = Some(if options.own_public_url {

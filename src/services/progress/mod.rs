@@ -151,102 +151,129 @@ pub async fn record_events(
     }
 
     if !checked.is_empty() {
-        let txn = state.db.begin().await?;
-        let backend = txn.get_database_backend();
-        // 1. Store the events; those already stored come back missing.
-        let mut values: Vec<Value> = Vec::with_capacity(checked.len() * 8);
-        let mut rows = Vec::with_capacity(checked.len());
-        for item in &checked {
-            let incoming = &batch[item.index];
-            rows.push(format!("({})", placeholders(values.len(), 8)));
-            values.extend([
-                learner_id.into(),
-                incoming.client_id.to_string().into(),
-                item.lesson_id.into(),
-                event_kind(&incoming.event).into(),
-                item.hash.clone().into(),
-                item.payload.clone().into(),
-                incoming.client_time.map(|t| t.min(now)).into(),
-                now.into(),
-            ]);
+        // Rows are locked in client-id order, so two batches holding the same ids in another
+        // order wait for each other instead of deadlocking; a lost race is run again.
+        checked.sort_by_key(|c| batch[c.index].client_id);
+        let stored = crate::store::fault::retry_transaction(|| {
+            store_checked(state, learner_id, &batch, &checked, &shapes, now)
+        })
+        .await?;
+        for (index, outcome) in stored {
+            outcomes[index] = Some(outcome);
         }
-        let sql = format!(
-            "INSERT INTO progress_event (learner_id, client_id, lesson_id, kind, payload_hash, payload, client_time, received_at) \
-             VALUES {} ON CONFLICT (learner_id, client_id) DO NOTHING RETURNING client_id",
-            rows.join(", ")
-        );
-        let inserted: Vec<String> = txn
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?
-            .iter()
-            .filter_map(|row| row.try_get::<String>("", "client_id").ok())
-            .collect();
-        // 2. The rest were stored before: the same content is a duplicate, other content a conflict.
-        let earlier: Vec<&Checked> = checked
-            .iter()
-            .filter(|c| !inserted.contains(&batch[c.index].client_id.to_string()))
-            .collect();
-        if !earlier.is_empty() {
-            let ids: Vec<Value> = earlier
-                .iter()
-                .map(|c| batch[c.index].client_id.to_string().into())
-                .collect();
-            let sql = format!(
-                "SELECT client_id, payload_hash FROM progress_event WHERE learner_id = $1 AND client_id IN ({})",
-                placeholders(1, ids.len())
-            );
-            let mut params = vec![learner_id.into()];
-            params.extend(ids);
-            let stored: HashMap<String, String> = txn
-                .query_all_raw(Statement::from_sql_and_values(backend, sql, params))
-                .await?
-                .iter()
-                .filter_map(|row| {
-                    Some((
-                        row.try_get::<String>("", "client_id").ok()?,
-                        row.try_get::<String>("", "payload_hash").ok()?,
-                    ))
-                })
-                .collect();
-            for item in earlier {
-                let same = stored.get(&batch[item.index].client_id.to_string()) == Some(&item.hash);
-                outcomes[item.index] = Some(if same {
-                    Outcome::Duplicate
-                } else {
-                    Outcome::Conflict
-                });
-            }
-        }
-        // 3. Merge the new events into each lesson's progress.
-        let mut deltas: BTreeMap<i64, Progress> = BTreeMap::new();
-        for item in &checked {
-            if outcomes[item.index].is_some() {
-                continue;
-            }
-            deltas
-                .entry(item.lesson_id)
-                .or_default()
-                .merge(&batch[item.index].event);
-            outcomes[item.index] = Some(Outcome::Accepted);
-        }
-        for (lesson_id, delta) in deltas {
-            let merged = upsert_progress(&txn, learner_id, lesson_id, &delta, None, now).await?;
-            complete_if_done(
-                &txn,
-                learner_id,
-                lesson_id,
-                &shapes[&lesson_id].0,
-                &merged,
-                now,
-            )
-            .await?;
-        }
-        txn.commit().await?;
     }
     Ok(outcomes
         .into_iter()
         .map(|o| o.unwrap_or(Outcome::NotFound))
         .collect())
+}
+
+/// Stores the checked events of a batch and merges them into progress, in one transaction;
+/// returns the outcome of each (by its index in the batch).
+async fn store_checked(
+    state: &Context,
+    learner_id: i64,
+    batch: &[Incoming],
+    checked: &[Checked],
+    shapes: &HashMap<i64, (LessonShape, LessonEntry)>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<HashMap<usize, Outcome>> {
+    let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
+    let txn = state.db.begin().await?;
+    let backend = txn.get_database_backend();
+    // 1. Store the events; those already stored come back missing.
+    let mut values: Vec<Value> = Vec::with_capacity(checked.len() * 8);
+    let mut rows = Vec::with_capacity(checked.len());
+    for item in checked {
+        let incoming = &batch[item.index];
+        rows.push(format!("({})", placeholders(values.len(), 8)));
+        values.extend([
+            learner_id.into(),
+            incoming.client_id.to_string().into(),
+            item.lesson_id.into(),
+            event_kind(&incoming.event).into(),
+            item.hash.clone().into(),
+            item.payload.clone().into(),
+            incoming.client_time.map(|t| t.min(now)).into(),
+            now.into(),
+        ]);
+    }
+    let sql = format!(
+        "INSERT INTO progress_event (learner_id, client_id, lesson_id, kind, payload_hash, payload, client_time, received_at) \
+         VALUES {} ON CONFLICT (learner_id, client_id) DO NOTHING RETURNING client_id",
+        rows.join(", ")
+    );
+    let inserted: Vec<String> = txn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "client_id").ok())
+        .collect();
+    // 2. The rest were stored before: the same content is a duplicate, other content a conflict.
+    let earlier: Vec<&Checked> = checked
+        .iter()
+        .filter(|c| !inserted.contains(&batch[c.index].client_id.to_string()))
+        .collect();
+    if !earlier.is_empty() {
+        let ids: Vec<Value> = earlier
+            .iter()
+            .map(|c| batch[c.index].client_id.to_string().into())
+            .collect();
+        let sql = format!(
+            "SELECT client_id, payload_hash FROM progress_event WHERE learner_id = $1 AND client_id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut params = vec![learner_id.into()];
+        params.extend(ids);
+        let stored: HashMap<String, String> = txn
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, params))
+            .await?
+            .iter()
+            .filter_map(|row| {
+                Some((
+                    row.try_get::<String>("", "client_id").ok()?,
+                    row.try_get::<String>("", "payload_hash").ok()?,
+                ))
+            })
+            .collect();
+        for item in earlier {
+            let same = stored.get(&batch[item.index].client_id.to_string()) == Some(&item.hash);
+            outcomes.insert(
+                item.index,
+                if same {
+                    Outcome::Duplicate
+                } else {
+                    Outcome::Conflict
+                },
+            );
+        }
+    }
+    // 3. Merge the new events into each lesson's progress.
+    let mut deltas: BTreeMap<i64, Progress> = BTreeMap::new();
+    for item in checked {
+        if outcomes.contains_key(&item.index) {
+            continue;
+        }
+        deltas
+            .entry(item.lesson_id)
+            .or_default()
+            .merge(&batch[item.index].event);
+        outcomes.insert(item.index, Outcome::Accepted);
+    }
+    for (lesson_id, delta) in deltas {
+        let merged = upsert_progress(&txn, learner_id, lesson_id, &delta, None, now).await?;
+        complete_if_done(
+            &txn,
+            learner_id,
+            lesson_id,
+            &shapes[&lesson_id].0,
+            &merged,
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(outcomes)
 }
 
 fn event_kind(event: &Event) -> &'static str {
