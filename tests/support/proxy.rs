@@ -93,7 +93,8 @@ impl Proxy {
 
     /// Open connections are reset and new ones refused, as by a server that is down.
     pub async fn refuse(&self) {
-        if let Some(task) = self.accepting.lock().unwrap().take() {
+        let accepting = self.accepting.lock().unwrap().take();
+        if let Some(task) = accepting {
             task.abort();
             let _ = task.await;
         }
