@@ -14,19 +14,26 @@ pub fn livez() -> &'static str {
     "ok"
 }
 
-/// 200 while the database answers (cache down is `degraded`, still 200); 503 without database.
+/// 200 while the database answers (cache down or every pooled connection busy is `degraded`,
+/// still 200); 503 only when the database does not answer.
 #[handler]
 pub async fn readyz(state: Data<&AppState>) -> Response {
-    let database_up = store::ping(&state.db).await;
+    let database = store::health(&state.db).await;
+    let database_up = database != store::Health::Down;
     let cache_up = state.cache.ping().await;
-    let status = match (database_up, cache_up) {
-        (false, _) => "unavailable",
-        (true, false) => "degraded",
-        (true, true) => "ok",
+    let status = match (database, cache_up) {
+        (store::Health::Down, _) => "unavailable",
+        (store::Health::Busy, _) | (_, false) => "degraded",
+        (store::Health::Up, true) => "ok",
+    };
+    let database_status = match database {
+        store::Health::Up => "up",
+        store::Health::Busy => "busy",
+        store::Health::Down => "down",
     };
     let body = json!({
         "status": status,
-        "database": { "status": if database_up { "up" } else { "down" },
+        "database": { "status": database_status,
                       "backend": if store::is_sqlite(&state.db) { "sqlite" } else { "postgres" } },
         "cache": { "status": if cache_up { "up" } else { "down" }, "backend": state.cache.kind() },
     });

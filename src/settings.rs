@@ -157,6 +157,28 @@ pub struct Settings {
     )]
     pub card_fonts: PathBuf,
 
+    /// Seconds a request may take before it is answered 503 (`Retry-After`); on PostgreSQL
+    /// also every statement's `statement_timeout`, so the server stops work nobody waits for.
+    #[arg(
+        long,
+        env = "HOMEWARD_REQUEST_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        global = true
+    )]
+    pub request_timeout: u64,
+
+    /// Seconds `serve` lets requests in flight finish after Ctrl-C / SIGTERM; requests still
+    /// running then are cut off, logged, and make the exit code non-zero.
+    #[arg(
+        long,
+        env = "HOMEWARD_SHUTDOWN_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub shutdown_timeout: u64,
+
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
     #[arg(
         long,
@@ -348,6 +370,8 @@ impl Settings {
             wechat_template_id: None,
             push_rate: 20,
             card_fonts: PathBuf::from("/usr/share/fonts/opentype/noto"),
+            request_timeout: 10,
+            shutdown_timeout: 30,
             wechat: WechatSettings::off(),
         }
     }
@@ -422,6 +446,16 @@ impl Settings {
         }
         self.wechat.config()?;
         Ok(())
+    }
+
+    /// How long a request may take (`HOMEWARD_REQUEST_TIMEOUT`).
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout)
+    }
+
+    /// How long requests in flight may finish after a stop signal (`HOMEWARD_SHUTDOWN_TIMEOUT`).
+    pub fn shutdown_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shutdown_timeout)
     }
 
     /// What serving needs beyond `validate`: a real secret key in production.

@@ -1,5 +1,6 @@
 //! Start-up and the one app builder that both the binary and every test serve.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -8,6 +9,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route, Server, get};
 
+use crate::http::observe::ShutdownWatch;
 use crate::http::{self, AppState};
 use crate::{api, content, ops, services, store, web, wechat};
 
@@ -71,12 +73,14 @@ pub async fn prepare(state: &AppState) -> anyhow::Result<()> {
 pub fn build_app(state: AppState) -> impl Endpoint + 'static {
     let settings = state.settings.clone();
     let https = settings.is_https();
+    let request_timeout = settings.request_timeout();
     api::routes(wechat::routes(web::routes(Route::new())), &settings)
         .at("/livez", get(ops::livez))
         .at("/readyz", get(ops::readyz))
         .at("/metrics", get(ops::metrics))
         .around(wechat::auto_sign_in::auto_sign_in)
         .around(http::body::limit_body)
+        .around(move |next, req| http::deadline::within(next, req, request_timeout))
         .data(state)
         .around(http::error::answer_errors)
         .with(
@@ -87,15 +91,57 @@ pub fn build_app(state: AppState) -> impl Endpoint + 'static {
         .around(http::observe::observe)
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
+/// within `HOMEWARD_SHUTDOWN_TIMEOUT`. Requests still running then are cut off and logged, and
+/// the result is an error (so the process exits non-zero).
 pub async fn serve<A: Acceptor + 'static>(
     state: AppState,
     acceptor: A,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_watched(
+        state,
+        acceptor,
+        shutdown,
+        Arc::new(ShutdownWatch::default()),
+    )
+    .await
+}
+
+/// `serve`, reporting its requests to `watch`.
+pub async fn serve_watched<A: Acceptor + 'static>(
+    state: AppState,
+    acceptor: A,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    watch: Arc<ShutdownWatch>,
+) -> std::io::Result<()> {
+    let grace = state.settings.shutdown_timeout();
+    let signal = {
+        let watch = watch.clone();
+        async move {
+            shutdown.await;
+            tokio::spawn(async move {
+                tokio::time::sleep(grace).await;
+                watch.deadline_passed();
+            });
+        }
+    };
+    // Boxed: one more layer on the app's type would pass the compiler's depth limit.
+    let app = http::observe::WatchShutdown {
+        inner: build_app(state).map_to_response().boxed(),
+        watch: watch.clone(),
+    };
+    // poem cuts connections off a moment after the deadline is marked, so each request still
+    // running is counted.
     Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(build_app(state), shutdown, Some(Duration::from_secs(30)))
-        .await
+        .run_with_graceful_shutdown(app, signal, Some(grace + Duration::from_millis(200)))
+        .await?;
+    match watch.cut_off() {
+        0 => Ok(()),
+        cut => Err(std::io::Error::other(format!(
+            "{cut} request(s) cut off at the shutdown deadline (HOMEWARD_SHUTDOWN_TIMEOUT)"
+        ))),
+    }
 }
 
 /// Binds `addr` and returns the acceptor and the address actually bound (port 0 picks one).

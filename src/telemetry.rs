@@ -29,8 +29,10 @@ pub fn log_filter(rust_log: Option<&str>) -> anyhow::Result<tracing_subscriber::
 pub fn init_logging(format: LogFormat) -> anyhow::Result<()> {
     let rust_log = std::env::var("RUST_LOG").ok();
     let filter = log_filter(rust_log.as_deref())?;
+    // Colours only for a person at a terminal, never in files or log collectors.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_target(false);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

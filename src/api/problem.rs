@@ -108,7 +108,10 @@ impl From<crate::http::error::AppError> for ApiError {
                 crate::http::error::RETRY_AFTER_SECONDS,
             ),
             AppError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "api request failed");
+                tracing::error!(
+                    error = crate::store::fault::describe(&error),
+                    "api request failed"
+                );
                 ApiError::Internal(Json(Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "an unexpected error happened; it has been logged",

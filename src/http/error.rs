@@ -56,7 +56,10 @@ impl ResponseError for AppError {
 
     fn as_response(&self) -> Response {
         if let AppError::Internal(error) = self {
-            tracing::error!(error = format!("{error:#}"), "request failed");
+            tracing::error!(
+                error = crate::store::fault::describe(error),
+                "request failed"
+            );
         }
         if let AppError::SignIn(next) = self {
             let location = format!("/staff/login?next={}", super::redirect::query_value(next));
@@ -132,7 +135,7 @@ pub fn from_db(error: anyhow::Error) -> AppError {
     match crate::store::fault::classify(&error) {
         crate::store::fault::Fault::Unavailable => {
             tracing::warn!(
-                error = format!("{error:#}"),
+                error = crate::store::fault::describe(&error),
                 "database unavailable; answered 503"
             );
             AppError::Unavailable
@@ -219,15 +222,20 @@ pub fn problem_response(status: StatusCode, detail: &str) -> Response {
 /// Every error becomes a proper answer: problem+json under `/api`, a bilingual page elsewhere.
 pub async fn answer_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let is_api = req.uri().path().starts_with("/api/");
-    let response = match next.call(req).await {
+    let mut response = match next.call(req).await {
         Ok(response) => response.into_response(),
         Err(err) => {
             let status = err.status();
+            // Homeward's own errors were logged where they were made (500 at ERROR, 503 at
+            // WARN with its cause); what poem raised by itself is logged here, once.
+            let ours = err.is::<AppError>() || !err.has_source();
+            if status.is_server_error() && !ours {
+                tracing::error!(error = %err, "request failed");
+            }
             if is_api {
-                if status.is_server_error() {
-                    tracing::error!(error = %err, "api request failed");
-                }
-                let detail = if status.is_server_error() {
+                let detail = if status == StatusCode::SERVICE_UNAVAILABLE {
+                    "the database is busy or unreachable; please try again shortly".to_owned()
+                } else if status.is_server_error() {
                     "an unexpected error happened; it has been logged".to_owned()
                 } else if status == StatusCode::NOT_FOUND {
                     "there is nothing at this address; see /api/openapi.json".to_owned()
@@ -243,13 +251,17 @@ pub async fn answer_errors<E: Endpoint>(next: E, req: Request) -> poem::Result<R
             } else if err.is::<AppError>() {
                 err.into_response()
             } else {
-                if status.is_server_error() {
-                    tracing::error!(error = %err, "request failed");
-                }
                 error_page(status)
             }
         }
     };
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, RETRY_AFTER_SECONDS.into());
+    }
     Ok(response)
 }
 

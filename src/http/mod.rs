@@ -8,6 +8,7 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod cookies;
+pub mod deadline;
 pub mod error;
 pub mod headers;
 pub mod lang;

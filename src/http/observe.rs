@@ -1,6 +1,8 @@
 //! Gives every request an id (kept from a sane `X-Request-Id`), one log line when it ends, and
 //! its counts by route and status.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use poem::http::HeaderValue;
@@ -105,4 +107,75 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Res
         response.headers_mut().insert("x-request-id", value);
     }
     Ok(response)
+}
+
+/// What a stopping server knows about its requests: how many are running, whether the
+/// shutdown deadline has passed, and how many it cut off.
+#[derive(Default)]
+pub struct ShutdownWatch {
+    running: AtomicUsize,
+    deadline_passed: AtomicBool,
+    cut_off: AtomicUsize,
+}
+
+impl ShutdownWatch {
+    /// Requests being answered now.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// From now on a request that ends unanswered was cut off by the shutdown.
+    pub fn deadline_passed(&self) {
+        self.deadline_passed.store(true, Ordering::SeqCst);
+    }
+
+    /// Requests cut off at the shutdown deadline.
+    pub fn cut_off(&self) -> usize {
+        self.cut_off.load(Ordering::SeqCst)
+    }
+}
+
+/// One request being answered; dropped unanswered after the deadline, it was cut off.
+struct Running {
+    watch: Arc<ShutdownWatch>,
+    method: String,
+    route: &'static str,
+    answered: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.watch.running.fetch_sub(1, Ordering::SeqCst);
+        if !self.answered && self.watch.deadline_passed.load(Ordering::SeqCst) {
+            self.watch.cut_off.fetch_add(1, Ordering::SeqCst);
+            tracing::error!(
+                method = %self.method,
+                route = self.route,
+                "request cut off at the shutdown deadline"
+            );
+        }
+    }
+}
+
+/// An app whose requests count as running until answered (see `ShutdownWatch`).
+pub struct WatchShutdown<E> {
+    pub inner: E,
+    pub watch: Arc<ShutdownWatch>,
+}
+
+impl<E: Endpoint> Endpoint for WatchShutdown<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        self.watch.running.fetch_add(1, Ordering::SeqCst);
+        let mut running = Running {
+            watch: self.watch.clone(),
+            method: req.method().to_string(),
+            route: route_label(req.uri().path()),
+            answered: false,
+        };
+        let result = self.inner.call(req).await.map(IntoResponse::into_response);
+        running.answered = true;
+        result
+    }
 }

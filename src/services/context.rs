@@ -42,7 +42,8 @@ impl Context {
     ) -> anyhow::Result<Context> {
         settings.validate()?;
         let wechat = Wechat::from_settings(&settings)?.map(Arc::new);
-        let db = store::connect(settings.database_url()).await?;
+        let db =
+            store::connect_with(settings.database_url(), Some(settings.request_timeout())).await?;
         let cache_store: Arc<dyn CacheStore> = match settings.redis_url() {
             Some(url) => {
                 Arc::new(RedisStore::new(url).context("REDIS_URL is not a valid Redis URL")?)

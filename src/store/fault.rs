@@ -90,6 +90,29 @@ pub fn classify(error: &anyhow::Error) -> Fault {
     Fault::Other
 }
 
+/// An error and its causes on one line, each text once: database errors repeat their cause in
+/// their own message ("Execution Error: deadlock detected: deadlock detected"), so a cause whose
+/// text the line already holds is left out. A pool timeout says what it may mean.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = match cause.downcast_ref::<DbErr>() {
+            Some(DbErr::ConnectionAcquire(_)) => {
+                "no database connection in time (every pooled connection busy, or the server not accepting connections; /readyz tells which)".to_owned()
+            }
+            _ => cause.to_string(),
+        };
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// How many times a transaction that lost a race is run in all.
 pub const MAX_ATTEMPTS: u32 = 4;
 
@@ -107,7 +130,7 @@ where
             Err(error) if tries < MAX_ATTEMPTS && classify(&error) == Fault::Retry => {
                 tracing::info!(
                     attempt = tries,
-                    error = format!("{error:#}"),
+                    error = describe(&error),
                     "transaction lost a race; running it again"
                 );
                 tokio::time::sleep(Duration::from_millis(10 << tries)).await;
@@ -115,5 +138,33 @@ where
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_repeated_in_its_message_is_told_once() {
+        let runtime = RuntimeErr::Internal("deadlock detected at line 1147".into());
+        let error = anyhow::Error::new(DbErr::Exec(runtime)).context("recording progress");
+        assert_eq!(
+            describe(&error),
+            "recording progress: Execution Error: deadlock detected at line 1147"
+        );
+    }
+
+    #[test]
+    fn a_pool_timeout_does_not_claim_the_pool_is_the_cause() {
+        let error = anyhow::Error::new(DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        ));
+        assert_eq!(classify(&error), Fault::Unavailable);
+        assert!(
+            !describe(&error).contains("pool timed out"),
+            "{}",
+            describe(&error)
+        );
     }
 }

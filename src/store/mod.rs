@@ -16,6 +16,15 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 /// every pool has connect and acquire timeouts and checks idle connections before use, so it
 /// recovers after a database restart.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    connect_with(url, None).await
+}
+
+/// Opens a pool as `connect` does; on PostgreSQL every statement then stops after
+/// `statement_timeout` (a lock waited on included), with an error that is a 503.
+pub async fn connect_with(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> anyhow::Result<DatabaseConnection> {
     let is_sqlite = url.starts_with("sqlite:");
     if is_sqlite {
         ensure_sqlite_folder(url)?;
@@ -29,6 +38,10 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .idle_timeout(Duration::from_secs(300))
         .test_before_acquire_if_idle_for(Duration::from_secs(10))
         .sqlx_logging(false)
+        .map_sqlx_postgres_opts(move |opts| match statement_timeout {
+            Some(limit) => opts.options([("statement_timeout", format!("{}", limit.as_millis()))]),
+            None => opts,
+        })
         .map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -111,6 +124,61 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     tokio::time::timeout(Duration::from_secs(2), db.execute_unprepared("SELECT 1"))
         .await
         .is_ok_and(|r| r.is_ok())
+}
+
+/// What a readiness check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    /// A pooled connection answered.
+    Up,
+    /// No pooled connection came free in time, but the server answers a connection of its
+    /// own: the instance is saturated, not cut off from its database.
+    Busy,
+    /// The database does not answer (or the pool is closed).
+    Down,
+}
+
+/// A cheap round trip, for readiness checks. A pool whose connections are all in use is busy,
+/// not down: then a connection outside the pool tells whether the server answers.
+pub async fn health(db: &DatabaseConnection) -> Health {
+    match tokio::time::timeout(Duration::from_secs(2), db.execute_unprepared("SELECT 1")).await {
+        Ok(Ok(_)) => Health::Up,
+        Ok(Err(sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)))
+        | Err(_) => {
+            if ping_outside_pool(db).await {
+                Health::Busy
+            } else {
+                Health::Down
+            }
+        }
+        Ok(Err(_)) => Health::Down,
+    }
+}
+
+/// Opens one connection outside the pool, pings and closes it, within 2 s.
+async fn ping_outside_pool(db: &DatabaseConnection) -> bool {
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    let probe = async {
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let options = db.get_postgres_connection_pool().connect_options();
+                let mut connection = options.connect().await?;
+                connection.ping().await?;
+                connection.close().await?;
+            }
+            _ => {
+                let options = db.get_sqlite_connection_pool().connect_options();
+                let mut connection = options.connect().await?;
+                connection.ping().await?;
+                connection.close().await?;
+            }
+        }
+        Ok::<(), sea_orm::sqlx::Error>(())
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), probe).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Pool size and idle connections, for metrics.

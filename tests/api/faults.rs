@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -187,4 +187,214 @@ async fn concurrent_batches_holding_the_same_events_in_another_order_all_succeed
         app.count("SELECT COUNT(*) FROM progress_event").await,
         total as i64
     );
+}
+
+/// A request that will be answered 503 when it runs out of time, and a phone that waits longer.
+fn patient_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(9))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn readyz_stays_ready_while_every_pooled_connection_is_busy() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let max = match app.state.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => app
+            .state
+            .db
+            .get_postgres_connection_pool()
+            .options()
+            .get_max_connections(),
+        _ => app
+            .state
+            .db
+            .get_sqlite_connection_pool()
+            .options()
+            .get_max_connections(),
+    };
+    // A load spike: every connection of the pool is taken.
+    let mut held = Vec::new();
+    for _ in 0..max {
+        held.push(
+            app.state
+                .db
+                .begin()
+                .await
+                .expect("take a pooled connection"),
+        );
+    }
+    let response = app.get("/readyz").await;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (status, body["database"]["status"].as_str()),
+        (200, Some("busy")),
+        "a busy pool is not a database down: {body}"
+    );
+    drop(held);
+    assert_eq!(app.json("/readyz").await["database"]["status"], "up");
+}
+
+#[tokio::test]
+async fn a_request_behind_a_lock_held_elsewhere_gives_up_in_time_with_503() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let options = Options::new(WEEK3, content.path()).with_settings(|s| s.request_timeout = 3);
+    let app = TestApp::spawn(&db, options).await;
+    let code = make_code(&app, None, None).await;
+    let learner = enroll(&app, &code.token, "10.0.0.1").await;
+    // Another program holds the lock a progress event needs (PostgreSQL: the table; SQLite: the
+    // file's write lock).
+    let other = homeward::store::connect(&db.url).await.unwrap();
+    let txn = other.begin().await.unwrap();
+    let lock = match txn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "LOCK TABLE progress_event IN ACCESS EXCLUSIVE MODE",
+        _ => "DELETE FROM progress_event WHERE 1 = 0",
+    };
+    txn.execute_unprepared(lock).await.unwrap();
+    let response = patient_client()
+        .post(app.url("/api/v1/progress/events"))
+        .bearer_auth(&learner.token)
+        .json(&json!({"events": [panel_event(Uuid::new_v4(), 0, "2030-01-21T11:00:00Z")]}))
+        .send()
+        .await
+        .expect("an answer before the phone gives up");
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    txn.rollback().await.unwrap();
+    let (status, body) = send(
+        &app,
+        &learner,
+        &[panel_event(Uuid::new_v4(), 0, "2030-01-21T11:00:00Z")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["accepted"].as_u64()),
+        (200, Some(1)),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_over_a_silent_database_link_gives_up_in_time_with_503() {
+    if test_database_server().is_none() {
+        // A silent network link to PostgreSQL: part of the PostgreSQL run.
+        return;
+    }
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let proxy = Proxy::start(&host_port(&db.url)).await;
+    let mut options = Options::new(WEEK3, content.path()).with_settings(|s| s.request_timeout = 3);
+    options.database_url = Some(proxy.url_through(&db.url));
+    let app = TestApp::spawn(&db, options).await;
+    let code = make_code(&app, None, None).await;
+    let learner = enroll(&app, &code.token, "10.0.0.1").await;
+    proxy.pause();
+    let response = patient_client()
+        .get(app.url("/api/v1/me/progress"))
+        .bearer_auth(&learner.token)
+        .send()
+        .await
+        .expect("an answer before the phone gives up");
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    proxy.forward().await;
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            answer(&app, &learner.token, "/api/v1/me/progress").await.0 == 200
+        })
+        .await,
+        "the server did not recover when the link came back"
+    );
+}
+
+#[tokio::test]
+async fn logs_written_to_a_pipe_have_no_colour_codes() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_homeward"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/h.db?mode=rwc", dir.path().display()),
+        )
+        .env("HOMEWARD_BIND", "127.0.0.1:0")
+        .env("HOMEWARD_WORKER", "false")
+        .env("HOMEWARD_CONTENT_DIR", dir.path().join("content"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut log = String::new();
+    let started = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("listening") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    child.kill().await.unwrap();
+    assert_eq!(started, Ok(true), "the server did not start: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a piped log: {log:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_cut_off_at_the_shutdown_deadline_is_logged_and_an_error() {
+    use homeward::http::observe::ShutdownWatch;
+    use tokio::io::AsyncWriteExt;
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let options = Options::new(WEEK3, content.path()).with_settings(|s| {
+        s.request_timeout = 60;
+        s.shutdown_timeout = 1;
+    });
+    let app = TestApp::spawn(&db, options).await;
+    let (acceptor, local) = homeward::startup::bind("127.0.0.1:0").await.unwrap();
+    let watch = Arc::new(ShutdownWatch::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(homeward::startup::serve_watched(
+        app.state.clone(),
+        acceptor,
+        async move {
+            let _ = stopped.await;
+        },
+        watch.clone(),
+    ));
+    // A request whose body never finishes, still running when the server is told to stop.
+    let mut stream = tokio::net::TcpStream::connect(local).await.unwrap();
+    stream
+        .write_all(b"POST /api/v1/progress/events HTTP/1.1\r\nHost: homeward.test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"events\":")
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(10), || async { watch.running() == 1 }).await,
+        "the request never started"
+    );
+    stop.send(()).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .expect("the server stops at its deadline")
+        .unwrap();
+    let error = result.expect_err("a request was cut off, so stopping is an error");
+    assert!(
+        error.to_string().contains("1 request(s) cut off"),
+        "{error}"
+    );
+    assert_eq!(watch.cut_off(), 1);
+    drop(stream);
 }
