@@ -135,8 +135,11 @@ pub struct SeriesProgressDto {
     pub streak: u32,
     pub current_lesson: Option<String>,
     pub continue_lesson: Option<String>,
-    /// Set when every lesson is complete; the certificate is at `/s/{slug}/certificate`.
+    /// When the learner first finished every lesson; the certificate is at
+    /// `/s/{slug}/certificate`. Once earned it stays, even when more lessons come out.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The longest streak ever reached in this series (kept when a streak breaks).
+    pub best_streak: u32,
     pub lessons: Vec<LessonProgressDto>,
 }
 
@@ -146,6 +149,14 @@ pub struct ProgressOverview {
     /// `first_lesson`, `three_lessons`, `ten_lessons`, `first_quiz_passed`, `three_week_streak`,
     /// `series_complete`.
     pub badges: Vec<String>,
+    /// The same badges with when each was earned; a badge once earned is never taken away.
+    pub badges_earned: Vec<EarnedBadge>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct EarnedBadge {
+    pub badge: String,
+    pub earned_at: DateTime<Utc>,
 }
 
 pub struct ProgressApi;
@@ -190,11 +201,14 @@ impl ProgressApi {
             badges: overview
                 .badges
                 .iter()
-                .map(|b| {
-                    serde_json::to_value(b)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
+                .map(|(b, _)| b.key().to_owned())
+                .collect(),
+            badges_earned: overview
+                .badges
+                .iter()
+                .map(|(b, at)| EarnedBadge {
+                    badge: b.key().to_owned(),
+                    earned_at: *at,
                 })
                 .collect(),
             series: overview
@@ -208,7 +222,8 @@ impl ProgressApi {
                     streak: s.streak,
                     current_lesson: s.current.as_ref().map(|l| l.slug.clone()),
                     continue_lesson: s.continue_with.as_ref().map(|l| l.slug.clone()),
-                    finished_at: s.finished_at,
+                    finished_at: s.certificate.map(|c| c.earned_at),
+                    best_streak: s.best_streak,
                     lessons: s
                         .released
                         .iter()

@@ -79,6 +79,8 @@ pub struct LoadedLesson {
     pub release_override: Option<ReleaseOverride>,
     pub title: Text,
     pub summary: Text,
+    /// The children's age bands the lesson is for; empty for every age.
+    pub age_bands: Vec<String>,
     pub content: LessonContent,
     pub media: Vec<MediaFile>,
     /// Hash of `lesson.toml` and every file it uses.

@@ -46,6 +46,9 @@ pub struct LessonEntry {
     pub has_quiz: bool,
     pub updated_at: DateTime<Utc>,
     pub media: Vec<MediaMeta>,
+    /// The children's age bands the lesson is for ("6-11"); empty for every age.
+    #[serde(default)]
+    pub age_bands: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +162,7 @@ mod tests {
             has_quiz: false,
             updated_at: release.parse().unwrap(),
             media: vec![],
+            age_bands: Vec::new(),
         }
     }
 

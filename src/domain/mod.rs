@@ -1,6 +1,7 @@
 //! Pure rules and types: languages, slugs, lessons, the release schedule, quiz grading.
 //! Nothing here knows about HTTP or the database.
 
+pub mod ages;
 pub mod catalog;
 pub mod chat;
 pub mod email;
@@ -10,6 +11,7 @@ pub mod narration;
 pub mod progress;
 pub mod push;
 pub mod quiz;
+pub mod review;
 pub mod schedule;
 pub mod slug;
 pub mod suppress;

@@ -177,6 +177,34 @@ pub enum Badge {
     SeriesComplete,
 }
 
+impl Badge {
+    /// Every badge, in the order they are shown.
+    pub const ALL: [Badge; 6] = [
+        Badge::FirstLesson,
+        Badge::ThreeLessons,
+        Badge::TenLessons,
+        Badge::FirstQuizPassed,
+        Badge::ThreeWeekStreak,
+        Badge::SeriesComplete,
+    ];
+
+    /// The badge's stored name (as in the API).
+    pub fn key(self) -> &'static str {
+        match self {
+            Badge::FirstLesson => "first_lesson",
+            Badge::ThreeLessons => "three_lessons",
+            Badge::TenLessons => "ten_lessons",
+            Badge::FirstQuizPassed => "first_quiz_passed",
+            Badge::ThreeWeekStreak => "three_week_streak",
+            Badge::SeriesComplete => "series_complete",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Badge> {
+        Badge::ALL.into_iter().find(|b| b.key() == key)
+    }
+}
+
 pub fn badges(
     completed: u32,
     quizzes_passed: u32,
@@ -274,6 +302,18 @@ mod tests {
         assert!(!shape.is_complete(&p));
         p.self_reported = true;
         assert!(shape.is_complete(&p));
+    }
+
+    #[test]
+    fn badge_keys_round_trip_and_match_the_api_names() {
+        for badge in Badge::ALL {
+            assert_eq!(Badge::from_key(badge.key()), Some(badge));
+            assert_eq!(
+                serde_json::to_value(badge).unwrap(),
+                serde_json::json!(badge.key())
+            );
+        }
+        assert_eq!(Badge::from_key("gold_star"), None);
     }
 
     #[test]

@@ -87,6 +87,8 @@ struct LessonFile {
     status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     release_at: Option<toml::value::Datetime>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    age_bands: Vec<String>,
     title: Text,
     summary: Text,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -209,6 +211,7 @@ pub async fn export_all(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<u
                 release_at: l
                     .release_override
                     .map(|at| local(at.with_timezone(&tz).naive_local())),
+                age_bands: crate::domain::ages::split_bands(&l.age_bands),
                 title: Text::new(&l.title_zh, &l.title_en),
                 summary: Text::new(&l.summary_zh, &l.summary_en),
                 panels: Vec::new(),

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod ages;
 pub mod codes;
 pub mod context;
 pub mod enrollment;
@@ -17,6 +18,7 @@ pub mod push;
 pub mod qr;
 pub mod reports;
 pub mod retention;
+pub mod review;
 pub mod staff;
 pub mod studio;
 pub mod wechat;

@@ -389,6 +389,11 @@ pub async fn update_texts(
         Ok(())
     };
     let (mut title, mut summary) = (lesson.title.clone(), lesson.summary.clone());
+    let age_bands = match form.get("age_bands") {
+        Some(raw) => crate::domain::ages::parse_bands(raw.split([',', ' ', '，', '、']))
+            .map_err(|message| format!("age_bands: {message}"))?,
+        None => lesson.age_bands.clone(),
+    };
     set(&mut title, "title")?;
     set(&mut summary, "summary")?;
     if content.family.text.missing().len() == 2 {
@@ -438,8 +443,8 @@ pub async fn update_texts(
         exec(
             state,
             "UPDATE lesson SET title_zh = $1, title_en = $2, summary_zh = $3, summary_en = $4, body_json = $5, quiz_json = $6, \
-             family_json = $9, studio_edited_at = $7, updated_at = $7 WHERE id = $8",
-            vec![title.zh.clone().into(), title.en.clone().into(), summary.zh.clone().into(), summary.en.clone().into(), body.into(), quiz.into(), now.into(), lesson.id.into(), family.into()],
+             family_json = $9, age_bands = $10, studio_edited_at = $7, updated_at = $7 WHERE id = $8",
+            vec![title.zh.clone().into(), title.en.clone().into(), summary.zh.clone().into(), summary.en.clone().into(), body.into(), quiz.into(), now.into(), lesson.id.into(), family.into(), crate::domain::ages::join_bands(&age_bands).into()],
         )
         .await?;
         audit(
@@ -448,8 +453,8 @@ pub async fn update_texts(
             &who.email,
             "edit_texts",
             &format!("lesson:{}/{}", series.slug, lesson.slug),
-            Some(json!({"title": lesson.title})),
-            Some(json!({"title": title})),
+            Some(json!({"title": lesson.title, "age_bands": lesson.age_bands})),
+            Some(json!({"title": title, "age_bands": age_bands})),
             now,
         )
         .await?;

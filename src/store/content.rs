@@ -83,6 +83,7 @@ pub async fn catalog(db: &DatabaseConnection) -> anyhow::Result<Catalog> {
                     summary: Text::new(l.summary_zh.clone(), l.summary_en.clone()),
                     has_quiz: l.quiz_json.is_some(),
                     updated_at: l.updated_at,
+                    age_bands: crate::domain::ages::split_bands(&l.age_bands),
                     media: media_rows
                         .iter()
                         .filter(|m| m.lesson_id == l.id)
@@ -297,6 +298,7 @@ pub async fn import_series(
                 .map(serde_json::to_string)
                 .transpose()?),
             family_json: Set(serde_json::to_string(&lesson.content.family)?),
+            age_bands: Set(crate::domain::ages::join_bands(&lesson.age_bands)),
             content_hash: Set(hash),
             updated_at: Set(now),
             ..Default::default()

@@ -20,6 +20,7 @@ pub mod narration;
 pub mod pages;
 pub mod progress;
 pub mod qr;
+pub mod review;
 pub mod safeguarding;
 pub mod staff;
 pub mod studio;
@@ -64,6 +65,11 @@ fn table() -> Vec<(Method, &'static str, BoxEndpoint<'static, Response>)> {
             Method::POST,
             "/s/:series/:lesson/done",
             progress::mark_done.map_to_response().boxed(),
+        ),
+        (
+            Method::POST,
+            "/review/:series/:lesson/:question",
+            review::answer.map_to_response().boxed(),
         ),
         (
             Method::GET,

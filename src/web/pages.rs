@@ -77,6 +77,7 @@ fn lesson_link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang) -> Lesson
         summary: lesson.summary.get(lang).to_owned(),
         week_label: ui(lang).week_label(lesson.week),
         kind_label: kind_label(lesson.kind, lang),
+        age_label: None,
     }
 }
 
@@ -86,7 +87,13 @@ pub async fn home_page(state: Data<&AppState>, lang: Lang, req: &poem::Request) 
         .await
         .map_err(from_db)?;
     if let Some(learner_id) = learner
-        && let Some(page) = super::progress::learner_home(&state, lang, learner_id).await?
+        && let Some(page) = super::progress::learner_home(
+            &state,
+            lang,
+            learner_id,
+            &crate::http::auth::page_csrf_token(&state, req),
+        )
+        .await?
     {
         return Ok(html(page));
     }

@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::http::auth;
 use crate::http::error::{AppError, from_db};
 use crate::services::progress::batch::{BatchError, EventInput};
-use crate::services::{accounts, lessons, progress};
+use crate::services::{accounts, ages, lessons, progress};
 
 #[derive(Template)]
 #[template(
@@ -147,8 +147,13 @@ pub async fn beacon(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang) -> LessonLink {
+/// A link to a lesson, marked when it is for the learner's children (`children` is empty
+/// without their consent).
+fn link(series: &SeriesEntry, lesson: &LessonEntry, lang: Lang, children: &[String]) -> LessonLink {
     LessonLink {
+        age_label: crate::domain::ages::suits(&lesson.age_bands, children)
+            .then(|| crate::domain::ages::label(&lesson.age_bands, lang))
+            .flatten(),
         href: format!("/s/{}/{}", series.slug, lesson.slug),
         title: lesson.title.get(lang).to_owned(),
         summary: lesson.summary.get(lang).to_owned(),
@@ -162,6 +167,7 @@ pub async fn learner_home(
     state: &AppState,
     lang: Lang,
     learner_id: i64,
+    csrf: &str,
 ) -> Result<Option<String>, AppError> {
     let Some(account) = accounts::account(&state.db, learner_id)
         .await
@@ -170,7 +176,26 @@ pub async fn learner_home(
         return Ok(None);
     };
     let overview = progress::overview(state, &account).await.map_err(from_db)?;
+    let children = ages::consented_bands(&state.db, learner_id)
+        .await
+        .map_err(from_db)?;
     let p = progress_ui(lang);
+    let mut for_children: Vec<(LessonEntry, LessonLink)> = overview
+        .series
+        .iter()
+        .filter(|s| s.series.audience == account.audience())
+        .flat_map(|s| {
+            s.released
+                .iter()
+                .filter(|(l, r)| {
+                    crate::domain::ages::suits(&l.age_bands, &children)
+                        && r.as_ref().is_none_or(|r| r.completed_at.is_none())
+                })
+                .map(|(l, _)| (l.clone(), link(&s.series, l, lang, &children)))
+        })
+        .collect();
+    for_children.sort_by_key(|l| std::cmp::Reverse(l.0.release_at));
+    for_children.truncate(3);
     let views: Vec<(bool, SeriesProgressView)> = overview
         .series
         .iter()
@@ -179,12 +204,15 @@ pub async fn learner_home(
             let view = SeriesProgressView {
                 title: s.series.title.get(lang).to_owned(),
                 href: format!("/s/{}", s.series.slug),
-                current: s.current.as_ref().map(|l| link(&s.series, l, lang)),
+                current: s
+                    .current
+                    .as_ref()
+                    .map(|l| link(&s.series, l, lang, &children)),
                 continue_with: s
                     .continue_with
                     .as_ref()
                     .filter(|l| s.current.as_ref().is_none_or(|c| c.id != l.id))
-                    .map(|l| link(&s.series, l, lang)),
+                    .map(|l| link(&s.series, l, lang, &children)),
                 released: s.released.len(),
                 completed: s.completed,
                 progress_label: p
@@ -198,8 +226,10 @@ pub async fn learner_home(
                 } else {
                     p.streak_none.to_owned()
                 },
+                best_streak_label: (s.best_streak > s.streak)
+                    .then(|| p.best_streak.replace("{n}", &s.best_streak.to_string())),
                 certificate: s
-                    .finished_at
+                    .certificate
                     .map(|_| format!("/s/{}/certificate", s.series.slug)),
             };
             (mine, view)
@@ -215,13 +245,17 @@ pub async fn learner_home(
         badges: overview
             .badges
             .iter()
-            .map(|b| badge_label(*b, lang))
+            .map(|(b, _)| badge_label(*b, lang))
             .collect(),
+        for_children: for_children.into_iter().map(|(_, l)| l).collect(),
+        review: super::review::card(state, learner_id, lang).await?,
+        csrf: csrf.to_owned(),
     };
     Ok(Some(render(&page)?))
 }
 
-/// A printable, bilingual certificate once every lesson of a series is complete.
+/// A printable, bilingual certificate once every lesson of a series is complete; once earned it
+/// stays, with the date and number of lessons of that day.
 #[handler]
 pub async fn certificate(
     state: Data<&AppState>,
@@ -244,7 +278,8 @@ pub async fn certificate(
         .iter()
         .find(|s| s.series.slug == series)
         .ok_or(AppError::NotFound)?;
-    let finished_at = finished.finished_at.ok_or(AppError::NotFound)?;
+    let earned = finished.certificate.ok_or(AppError::NotFound)?;
+    let finished_at = earned.earned_at;
     let tz = finished.series.timezone();
     let local = finished_at.with_timezone(&tz);
     let page = CertificatePage {
@@ -258,7 +293,7 @@ pub async fn certificate(
             .unwrap_or_else(|| format!("{} / {}", PROGRESS_ZH.learner, PROGRESS_EN.learner)),
         series_zh: finished.series.title.zh.clone(),
         series_en: finished.series.title.en.clone(),
-        lessons: finished.released.len(),
+        lessons: earned.lessons as usize,
         date_zh: local.format("%Y年%-m月%-d日").to_string(),
         date_en: local.format("%-d %B %Y").to_string(),
     };

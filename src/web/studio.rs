@@ -325,6 +325,8 @@ struct StatsPage {
     p: &'static PushFiguresUi,
     /// The release messages' figures: (label, value).
     push: Vec<(&'static str, String)>,
+    /// Per children's age band: (band, opened, completed), suppressed under 5.
+    bands: Vec<(&'static str, String, String)>,
 }
 
 fn percent(part: u64, whole: u64) -> String {
@@ -367,6 +369,12 @@ pub async fn stats(
         (p.failed, show(release.failed)),
         (p.opened_7, show(release.opened_within_7_days)),
     ];
+    let bands = crate::services::ages::lesson_band_figures(&state.db, entry.id)
+        .await
+        .map_err(from_db)?
+        .into_iter()
+        .map(|b| (b.band, show(b.opened), show(b.completed)))
+        .collect();
     let questions = content
         .quiz
         .iter()
@@ -412,6 +420,7 @@ pub async fn stats(
         questions,
         p,
         push,
+        bands,
     };
     Ok(html(render(&page)?))
 }
@@ -426,6 +435,8 @@ struct EditPage {
     lesson: String,
     title: String,
     fields: Vec<(String, String, String)>,
+    /// The children's age bands the lesson is for, comma separated.
+    age_bands: String,
     media: Vec<String>,
     error: Option<String>,
     saved: bool,
@@ -465,6 +476,7 @@ async fn edit_page(
         lesson: lesson.to_owned(),
         title: entry.title.get(lang).to_owned(),
         fields: studio::text_fields(entry, &content),
+        age_bands: entry.age_bands.join(", "),
         media: entry
             .media
             .iter()

@@ -24,6 +24,8 @@ pub struct LessonLink {
     pub summary: String,
     pub week_label: String,
     pub kind_label: &'static str,
+    /// "适合 6–11 岁": only on lessons for the learner's children, with the children's consent.
+    pub age_label: Option<String>,
 }
 
 pub struct SeriesCard {
@@ -276,6 +278,8 @@ pub struct SeriesProgressView {
     pub completed: usize,
     pub progress_label: String,
     pub streak_label: String,
+    /// The best streak, shown when the current one is shorter (it broke).
+    pub best_streak_label: Option<String>,
     pub certificate: Option<String>,
 }
 
@@ -288,6 +292,12 @@ pub struct LearnerHomePage {
     pub mine: Vec<SeriesProgressView>,
     pub others: Vec<SeriesProgressView>,
     pub badges: Vec<&'static str>,
+    /// Released lessons for the learner's children's ages not yet completed, newest first
+    /// (empty without the children's consent).
+    pub for_children: Vec<LessonLink>,
+    /// Up to two missed questions due for review.
+    pub review: Vec<super::review::ReviewQuestion>,
+    pub csrf: String,
 }
 
 #[derive(Template)]

@@ -98,6 +98,7 @@ fn access(method: &str, path: &str) -> Access {
             | "/me/recovery-code"
             | "/me/sign-out"
             | "/s/:series/:lesson/done"
+            | "/review/:series/:lesson/:question"
             | "/progress/beacon",
         ) => Learner,
         ("POST", "/staff/logout")

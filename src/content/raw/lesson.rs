@@ -265,6 +265,11 @@ pub(super) fn load_lesson(
     };
     media.check_audio_budget(&mut report);
     let mut media = media.files;
+    let age_bands = crate::domain::ages::parse_bands(raw.age_bands.iter().map(String::as_str))
+        .unwrap_or_else(|message| {
+            report.add("age_bands", message);
+            Vec::new()
+        });
 
     let lesson_ok = report.count() == before;
     let (slug, week, status, body) = (slug?, week?, status?, body?);
@@ -283,6 +288,7 @@ pub(super) fn load_lesson(
         release_override,
         title: raw.title,
         summary: raw.summary,
+        age_bands,
         content: LessonContent {
             body,
             quiz: quiz.flatten(),

@@ -55,6 +55,8 @@ struct RawLesson {
     article: Option<RawArticle>,
     quiz: Option<RawQuiz>,
     family_message: Option<RawFamilyMessage>,
+    #[serde(default)]
+    age_bands: Vec<String>,
 }
 
 /// `[family_message]`: the lesson's key message for the family at home, and optionally its

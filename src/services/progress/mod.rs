@@ -3,6 +3,7 @@
 //! phones send them are `batch`; reading progress back is `read`.)
 
 pub mod batch;
+pub mod earned;
 mod read;
 
 pub use read::{LessonRecord, Overview, SeriesProgress, overview, records};
@@ -150,17 +151,22 @@ pub async fn record_events(
         });
     }
 
+    let mut completed = false;
     if !checked.is_empty() {
         // Rows are locked in client-id order, so two batches holding the same ids in another
         // order wait for each other instead of deadlocking; a lost race is run again.
         checked.sort_by_key(|c| batch[c.index].client_id);
-        let stored = crate::store::fault::retry_transaction(|| {
+        let (stored, done) = crate::store::fault::retry_transaction(|| {
             store_checked(state, learner_id, &batch, &checked, &shapes, now)
         })
         .await?;
+        completed = done;
         for (index, outcome) in stored {
             outcomes[index] = Some(outcome);
         }
+    }
+    if completed {
+        keep_earned(state, learner_id).await;
     }
     Ok(outcomes
         .into_iter()
@@ -177,8 +183,9 @@ async fn store_checked(
     checked: &[Checked],
     shapes: &HashMap<i64, (LessonShape, LessonEntry)>,
     now: DateTime<Utc>,
-) -> anyhow::Result<HashMap<usize, Outcome>> {
+) -> anyhow::Result<(HashMap<usize, Outcome>, bool)> {
     let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
+    let mut completed = false;
     let txn = state.db.begin().await?;
     let backend = txn.get_database_backend();
     // 1. Store the events; those already stored come back missing.
@@ -262,7 +269,7 @@ async fn store_checked(
     }
     for (lesson_id, delta) in deltas {
         let merged = upsert_progress(&txn, learner_id, lesson_id, &delta, None, now).await?;
-        complete_if_done(
+        completed |= complete_if_done(
             &txn,
             learner_id,
             lesson_id,
@@ -273,7 +280,7 @@ async fn store_checked(
         .await?;
     }
     txn.commit().await?;
-    Ok(outcomes)
+    Ok((outcomes, completed))
 }
 
 fn event_kind(event: &Event) -> &'static str {
@@ -374,7 +381,7 @@ async fn upsert_progress(
     Ok((merged, completed))
 }
 
-/// Sets `completed_at` once, the first time the lesson is complete.
+/// Sets `completed_at` once, the first time the lesson is complete; true when it did now.
 async fn complete_if_done(
     txn: &DatabaseTransaction,
     learner_id: i64,
@@ -382,9 +389,9 @@ async fn complete_if_done(
     shape: &LessonShape,
     (merged, already): &(Progress, bool),
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     if *already || !shape.is_complete(merged) {
-        return Ok(());
+        return Ok(false);
     }
     txn.execute_raw(Statement::from_sql_and_values(
         txn.get_database_backend(),
@@ -392,7 +399,23 @@ async fn complete_if_done(
         [now.into(), learner_id.into(), lesson_id.into()],
     ))
     .await?;
-    Ok(())
+    Ok(true)
+}
+
+/// Keeps what a learner has just earned (a badge, a certificate, a longer streak) the moment a
+/// lesson is completed or a quiz passed, so a later change cannot take it away before they look.
+/// The progress is committed already: a failure here is logged, and the next view keeps it.
+async fn keep_earned(state: &Context, learner_id: i64) {
+    let kept = async {
+        if let Some(account) = crate::services::accounts::account(&state.db, learner_id).await? {
+            overview(state, &account).await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(error) = kept {
+        tracing::warn!(learner_id, error = %error, "could not keep what the learner earned");
+    }
 }
 
 /// Folds `delta` (and a quiz result) into a learner's progress on a lesson and records the
@@ -405,7 +428,7 @@ async fn fold(
     delta: &Progress,
     quiz: Option<QuizDelta>,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let merged = upsert_progress(txn, learner_id, lesson.id, delta, quiz, now).await?;
     complete_if_done(
         txn,
@@ -427,7 +450,7 @@ async fn record_one(
     delta: Progress,
 ) -> anyhow::Result<()> {
     let txn = state.db.begin().await?;
-    fold(
+    let completed = fold(
         &txn,
         learner_id,
         lesson,
@@ -438,6 +461,9 @@ async fn record_one(
     )
     .await?;
     txn.commit().await?;
+    if completed {
+        keep_earned(state, learner_id).await;
+    }
     Ok(())
 }
 
@@ -506,13 +532,17 @@ pub async fn record_attempt(
         ],
     ))
     .await?;
+    crate::services::review::schedule_missed(&txn, learner_id, lesson.id, grade, now).await?;
     let mut delta = Progress::new();
     delta.merge(&Event::Opened);
     let quiz = QuizDelta {
         score: grade.score as i32,
         passed: grade.passed,
     };
-    fold(&txn, learner_id, lesson, content, &delta, Some(quiz), now).await?;
+    let completed = fold(&txn, learner_id, lesson, content, &delta, Some(quiz), now).await?;
     txn.commit().await?;
+    if completed || grade.passed {
+        keep_earned(state, learner_id).await;
+    }
     Ok(())
 }

@@ -1,11 +1,13 @@
 //! Reading a learner's progress back: their record per lesson, and per series the released
-//! lessons, completion, streak, current and "continue" lesson, and badges.
+//! lessons, completion, streak, current and "continue" lesson, and badges. Reading it also keeps
+//! whatever was newly earned (`earned`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Statement};
 
+use super::earned::{self, Certificate, Reached};
 use crate::domain::catalog::LessonEntry;
 use crate::services::{Context, lessons};
 
@@ -83,14 +85,19 @@ pub struct SeriesProgress {
     pub current: Option<LessonEntry>,
     /// The lesson to go back to: the last one touched and not finished, else the first not done.
     pub continue_with: Option<LessonEntry>,
-    /// Every published lesson of the series is complete.
+    /// Every published lesson of the series is complete (today).
     pub finished_at: Option<DateTime<Utc>>,
+    /// The longest streak the learner ever had in this series, kept when it breaks.
+    pub best_streak: u32,
+    /// The certificate, once earned: kept even when more lessons come out later.
+    pub certificate: Option<Certificate>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Overview {
     pub series: Vec<SeriesProgress>,
-    pub badges: Vec<crate::domain::progress::Badge>,
+    /// Every badge ever earned, with when.
+    pub badges: Vec<(crate::domain::progress::Badge, DateTime<Utc>)>,
 }
 
 /// The learner's progress in every series that has lessons out, their own audience's first.
@@ -104,6 +111,7 @@ pub async fn overview(
     let records = records(state, learner_id).await?;
     let now = state.clock.now();
     let mut series: Vec<SeriesProgress> = Vec::new();
+    let mut reached = Reached::default();
     let (mut completed_total, mut quizzes_passed, mut best_streak, mut any_finished) =
         (0u32, 0u32, 0u32, false);
     for entry in &catalog.series {
@@ -150,6 +158,12 @@ pub async fn overview(
             .count() as u32;
         best_streak = best_streak.max(streak);
         any_finished |= finished_at.is_some();
+        if let Some(at) = finished_at {
+            reached
+                .certificates
+                .push((entry.slug.clone(), published.len() as u32, at));
+        }
+        reached.streaks.push((entry.slug.clone(), streak));
         series.push(SeriesProgress {
             completed: completions.len(),
             current: entry
@@ -160,16 +174,21 @@ pub async fn overview(
             streak,
             continue_with,
             finished_at,
+            best_streak: streak,
+            certificate: None,
         });
     }
     series.sort_by_key(|s| (s.series.audience != audience, s.series.order));
+    reached.badges =
+        crate::domain::progress::badges(completed_total, quizzes_passed, best_streak, any_finished);
+    let earned = earned::keep(&state.db, learner_id, &reached, now).await?;
+    for s in &mut series {
+        let kept = earned.best_streaks.get(&s.series.slug).copied();
+        s.best_streak = s.best_streak.max(kept.unwrap_or(0));
+        s.certificate = earned.certificates.get(&s.series.slug).copied();
+    }
     Ok(Overview {
         series,
-        badges: crate::domain::progress::badges(
-            completed_total,
-            quizzes_passed,
-            best_streak,
-            any_finished,
-        ),
+        badges: earned.badges,
     })
 }

@@ -16,7 +16,7 @@ use crate::domain::{Audience, Lang};
 use crate::services::enrollment::{self, CodeStatus};
 use crate::services::progress::overview;
 use crate::services::push::prefs;
-use crate::services::{Context, accounts, lessons};
+use crate::services::{Context, accounts, ages, lessons};
 use crate::store::entity::wechat_follower;
 use crate::wechat::protocol::{Article, Event, Incoming, MessageKind, OpenId, Reply, SceneStr};
 
@@ -108,6 +108,35 @@ fn lesson_path(series: &SeriesEntry, lesson: &LessonEntry) -> String {
     format!("/s/{}/{}", series.slug, lesson.slug)
 }
 
+/// With the children's consent, a lesson for their ages comes first: this week's if it is one,
+/// else the newest released one for their ages not completed yet. Without it, this week's.
+async fn for_children_first(
+    ctx: &Context,
+    learner: Option<i64>,
+    series: &SeriesEntry,
+    current: LessonEntry,
+    children: &[String],
+) -> Result<LessonEntry, WechatError> {
+    let Some(learner_id) = learner else {
+        return Ok(current);
+    };
+    if children.is_empty() || crate::domain::ages::suits(&current.age_bands, children) {
+        return Ok(current);
+    }
+    let records = crate::services::progress::records(ctx, learner_id).await?;
+    let now = ctx.clock.now();
+    Ok(series
+        .released(now)
+        .into_iter()
+        .rev()
+        .find(|l| {
+            crate::domain::ages::suits(&l.age_bands, children)
+                && records.get(&l.id).is_none_or(|r| r.completed_at.is_none())
+        })
+        .cloned()
+        .unwrap_or(current))
+}
+
 async fn this_week(
     ctx: &Context,
     wechat: &Wechat,
@@ -116,9 +145,18 @@ async fn this_week(
 ) -> Result<Reply, WechatError> {
     let texts = &wechat.chat.texts;
     let (audience, learner) = audience_of(ctx, follower).await?;
-    let Some((series, lesson)) = current_lesson(ctx, audience, learner.as_ref()).await? else {
+    let Some((series, current)) = current_lesson(ctx, audience, learner.as_ref()).await? else {
         return Ok(Reply::Text(text_in(&texts.nothing_yet, lang).to_owned()));
     };
+    let learner_id = learner.as_ref().map(|a| a.learner.id);
+    let children = match learner_id {
+        Some(learner_id) => ages::consented_bands(&ctx.db, learner_id).await?,
+        None => Vec::new(),
+    };
+    let lesson = for_children_first(ctx, learner_id, &series, current, &children).await?;
+    let age = crate::domain::ages::suits(&lesson.age_bands, &children)
+        .then(|| crate::domain::ages::label(&lesson.age_bands, lang))
+        .flatten();
     let cover = lesson
         .media
         .iter()
@@ -132,7 +170,10 @@ async fn this_week(
         .unwrap_or_default();
     let week = lesson.week.to_string();
     let summary = lesson.summary.get(lang);
-    let note = fill(text_in(&texts.this_week, lang), &[("week", &week)]);
+    let mut note = fill(text_in(&texts.this_week, lang), &[("week", &week)]);
+    if let Some(age) = age {
+        note = format!("{age} · {note}");
+    }
     Ok(Reply::News(Article {
         title: text_in(&lesson.title, lang).to_owned(),
         description: if summary.trim().is_empty() {

@@ -22,6 +22,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub studio_edited_at: Option<DateTimeUtc>,
     pub family_json: String,
+    pub age_bands: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

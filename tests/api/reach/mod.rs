@@ -1,6 +1,9 @@
 //! Reaching the learners who need it most: a video finished without JavaScript, what a learner
 //! earned kept once earned, lessons for their children's ages, and the review of missed questions.
 
+mod ages;
+mod earned;
+mod review;
 mod video;
 
 use homeward::domain::learner::POLICY_VERSION;
