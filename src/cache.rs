@@ -321,6 +321,23 @@ impl Cache {
         }
     }
 
+    /// A counter every instance sharing this cache reads (`None` when the cache is unreachable):
+    /// instances compare it with the value they saw last to learn that something changed.
+    pub async fn shared_counter(&self, name: &str) -> Option<i64> {
+        match self.store.get(&self.key(name)).await {
+            Ok(Some(raw)) => std::str::from_utf8(&raw).ok()?.parse().ok(),
+            Ok(None) => Some(0),
+            Err(_) => None,
+        }
+    }
+
+    /// Tells every instance sharing this cache that something changed (see `shared_counter`).
+    pub async fn bump_shared_counter(&self, name: &str) {
+        if self.store.incr(&self.key(name)).await.is_err() {
+            metrics::counter!("cache_errors_total").increment(1);
+        }
+    }
+
     /// Returns the cached value for `key`, or computes, stores and returns it. Concurrent misses
     /// for one key on this instance compute once. When the store fails, computes without caching.
     pub async fn get_or_compute<T, F, Fut>(

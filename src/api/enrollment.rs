@@ -316,7 +316,7 @@ impl EnrollmentApi {
             limits::RECOVER_PER_ADDRESS,
         )
         .await?;
-        match accounts::recover(&state.db, &body.recovery_code, state.clock.now())
+        match accounts::recover(&state, &body.recovery_code, state.clock.now())
             .await
             .map_err(from_db)?
         {
@@ -457,9 +457,7 @@ impl EnrollmentApi {
     async fn sign_out(&self, state: Data<&AppState>, req: &Request) -> Result<SignedOut, ApiError> {
         learner(&state, req, true).await?;
         if let Some(token) = auth::session_token(req) {
-            accounts::sign_out(&state.db, token)
-                .await
-                .map_err(from_db)?;
+            accounts::sign_out(&state, token).await.map_err(from_db)?;
         }
         Ok(SignedOut::NoContent(set_cookie(
             &state,
@@ -481,7 +479,7 @@ impl EnrollmentApi {
         req: &Request,
     ) -> Result<SignedOut, ApiError> {
         let id = learner(&state, req, true).await?;
-        accounts::end_sessions(&state.db, id)
+        accounts::sign_out_everywhere(&state, id)
             .await
             .map_err(from_db)?;
         Ok(SignedOut::NoContent(set_cookie(
@@ -496,7 +494,9 @@ impl EnrollmentApi {
     #[oai(path = "/me", method = "delete", operation_id = "delete_me")]
     async fn delete_me(&self, state: Data<&AppState>, req: &Request) -> Result<Deleted, ApiError> {
         let id = learner(&state, req, true).await?;
-        accounts::delete(&state.db, id).await.map_err(from_db)?;
+        accounts::delete_and_sign_out(&state, id)
+            .await
+            .map_err(from_db)?;
         Ok(Deleted::NoContent)
     }
 }

@@ -46,8 +46,13 @@ pub async fn authenticate(
     if !SessionToken::looks_valid(token) {
         return Ok(None);
     }
+    let token_hash = SessionToken::hash(token);
+    if let Some(learner_id) = ctx.sessions.learner(&ctx.cache, &token_hash, now).await {
+        return Ok(Some(learner_id));
+    }
+    let epoch = ctx.sessions.epoch();
     let Some(session) = learner_session::Entity::find()
-        .filter(learner_session::Column::TokenHash.eq(SessionToken::hash(token)))
+        .filter(learner_session::Column::TokenHash.eq(token_hash.clone()))
         .one(&ctx.db)
         .await?
     else {
@@ -60,7 +65,9 @@ pub async fn authenticate(
             .await?;
         return Ok(None);
     }
-    if idle > Duration::hours(1) {
+    let mut last_seen_at = session.last_seen_at;
+    if idle > crate::services::sessions::TOUCH_INTERVAL {
+        last_seen_at = now;
         learner_session::Entity::update_many()
             .col_expr(learner_session::Column::LastSeenAt, Expr::value(now))
             .filter(learner_session::Column::Id.eq(session.id))
@@ -68,6 +75,8 @@ pub async fn authenticate(
             .await?;
         note_active(&ctx.db, session.learner_id, now).await?;
     }
+    ctx.sessions
+        .remember(token_hash, session.learner_id, last_seen_at, epoch);
     Ok(Some(session.learner_id))
 }
 
@@ -90,10 +99,11 @@ pub(crate) async fn note_active(
 /// Restores an account on a new phone: every other session of the learner ends (whoever holds
 /// the old phone is signed out) and a new one starts.
 pub async fn recover(
-    db: &DatabaseConnection,
+    ctx: &Context,
     raw_code: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<(i64, String)>> {
+    let db = &ctx.db;
     let Some(code) = RecoveryCode::parse(raw_code) else {
         return Ok(None);
     };
@@ -108,15 +118,17 @@ pub async fn recover(
     end_sessions(&txn, learner.id).await?;
     let token = start_session(&txn, learner.id, now).await?;
     txn.commit().await?;
+    ctx.sessions.forget_learner(&ctx.cache, learner.id).await;
     Ok(Some((learner.id, token)))
 }
 
 /// Ends one session (the token's). The phone that joined no longer signs back in by joining
 /// again either: after signing out, only the recovery code does.
-pub async fn sign_out(db: &DatabaseConnection, token: &str) -> anyhow::Result<()> {
+pub async fn sign_out(ctx: &Context, token: &str) -> anyhow::Result<()> {
+    let db = &ctx.db;
     let hash = SessionToken::hash(token);
     let Some(session) = learner_session::Entity::find()
-        .filter(learner_session::Column::TokenHash.eq(hash))
+        .filter(learner_session::Column::TokenHash.eq(hash.clone()))
         .one(db)
         .await?
     else {
@@ -128,6 +140,14 @@ pub async fn sign_out(db: &DatabaseConnection, token: &str) -> anyhow::Result<()
         .await?;
     forget_device(&txn, session.learner_id).await?;
     txn.commit().await?;
+    ctx.sessions.forget_token(&ctx.cache, &hash).await;
+    Ok(())
+}
+
+/// Signs the learner out on every phone (see `end_sessions`), on every instance within seconds.
+pub async fn sign_out_everywhere(ctx: &Context, learner_id: i64) -> anyhow::Result<()> {
+    end_sessions(&ctx.db, learner_id).await?;
+    ctx.sessions.forget_learner(&ctx.cache, learner_id).await;
     Ok(())
 }
 
@@ -374,4 +394,11 @@ pub async fn delete(db: &DatabaseConnection, learner_id: i64) -> anyhow::Result<
         tracing::info!(learner_id, "learner deleted");
     }
     Ok(deleted.rows_affected == 1)
+}
+
+/// Deletes the learner (see `delete`) and ends their sessions on every instance within seconds.
+pub async fn delete_and_sign_out(ctx: &Context, learner_id: i64) -> anyhow::Result<bool> {
+    let deleted = delete(&ctx.db, learner_id).await?;
+    ctx.sessions.forget_learner(&ctx.cache, learner_id).await;
+    Ok(deleted)
 }

@@ -202,7 +202,7 @@ pub async fn delete_learner(
     who: &Staff,
     learner_id: i64,
 ) -> Result<(), ActionError> {
-    if !accounts::delete(&ctx.db, learner_id).await? {
+    if !accounts::delete_and_sign_out(ctx, learner_id).await? {
         return Err(ActionError::NotFound);
     }
     audit(

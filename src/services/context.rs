@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::services::family::CardMemo;
 use crate::services::lessons::Memo;
 use crate::services::qr::QrMemo;
+use crate::services::sessions::SessionMemo;
 use crate::services::wechat::Wechat;
 use crate::settings::Settings;
 use crate::store;
@@ -30,6 +31,10 @@ pub struct Context {
     pub family: Arc<CardMemo>,
     /// The WeChat Official Account, when configured.
     pub wechat: Option<Arc<Wechat>>,
+    /// Statements sent to the database by this instance.
+    pub statements: Arc<store::StatementCounts>,
+    /// Learner sessions recently found valid, so a page view need not ask the database.
+    pub sessions: Arc<SessionMemo>,
 }
 
 impl Context {
@@ -42,8 +47,13 @@ impl Context {
     ) -> anyhow::Result<Context> {
         settings.validate()?;
         let wechat = Wechat::from_settings(&settings)?.map(Arc::new);
-        let db =
-            store::connect_with(settings.database_url(), Some(settings.request_timeout())).await?;
+        let statements = Arc::new(store::StatementCounts::default());
+        let db = store::connect_with(
+            settings.database_url(),
+            Some(settings.request_timeout()),
+            Some(statements.clone()),
+        )
+        .await?;
         let cache_store: Arc<dyn CacheStore> = match settings.redis_url() {
             Some(url) => {
                 Arc::new(RedisStore::new(url).context("REDIS_URL is not a valid Redis URL")?)
@@ -59,6 +69,8 @@ impl Context {
             qr: Arc::new(QrMemo::default()),
             family: Arc::new(CardMemo::default()),
             wechat,
+            statements,
+            sessions: Arc::new(SessionMemo::default()),
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod qr;
 pub mod reports;
 pub mod retention;
 pub mod review;
+pub mod sessions;
 pub mod staff;
 pub mod studio;
 pub mod wechat;

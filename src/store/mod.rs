@@ -5,6 +5,8 @@ pub mod content;
 pub mod entity;
 pub mod fault;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,14 +18,54 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 /// every pool has connect and acquire timeouts and checks idle connections before use, so it
 /// recovers after a database restart.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    connect_with(url, None).await
+    connect_with(url, None, None).await
+}
+
+/// Statements this instance sent to the database, counted as they run: for the
+/// `db_statements_total` metric, and for tests that prove a page costs what it should.
+#[derive(Debug, Default)]
+pub struct StatementCounts {
+    reads: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl StatementCounts {
+    /// (reads, writes) so far.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.reads.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn count(&self, sql: &str) {
+        let verb = sql
+            .trim_start()
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default();
+        let write = [
+            "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER",
+        ]
+        .iter()
+        .any(|w| verb.eq_ignore_ascii_case(w));
+        let (counter, kind) = if write {
+            (&self.writes, "write")
+        } else {
+            (&self.reads, "read")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("db_statements_total", "kind" => kind).increment(1);
+    }
 }
 
 /// Opens a pool as `connect` does; on PostgreSQL every statement then stops after
-/// `statement_timeout` (a lock waited on included), with an error that is a 503.
+/// `statement_timeout` (a lock waited on included), with an error that is a 503; with
+/// `counts`, every statement it runs is counted there.
 pub async fn connect_with(
     url: &str,
     statement_timeout: Option<Duration>,
+    counts: Option<Arc<StatementCounts>>,
 ) -> anyhow::Result<DatabaseConnection> {
     let is_sqlite = url.starts_with("sqlite:");
     if is_sqlite {
@@ -49,9 +91,13 @@ pub async fn connect_with(
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    Database::connect(options)
+    let mut db = Database::connect(options)
         .await
-        .with_context(|| format!("cannot connect to the database at {}", redact(url)))
+        .with_context(|| format!("cannot connect to the database at {}", redact(url)))?;
+    if let Some(counts) = counts {
+        db.set_metric_callback(move |info| counts.count(&info.statement.sql));
+    }
+    Ok(db)
 }
 
 /// The file of a `sqlite:` URL; `None` for an in-memory database.

@@ -294,7 +294,7 @@ pub async fn me_delete(
             "tick the box to confirm the deletion".into(),
         ));
     }
-    accounts::delete(&state.db, learner_id)
+    accounts::delete_and_sign_out(&state, learner_id)
         .await
         .map_err(from_db)?;
     tracing::info!("learner deleted their account");
@@ -363,13 +363,11 @@ pub async fn sign_out(
         .await?
         .ok_or(AppError::NotFound)?;
     if pick("everywhere") == Some("yes") {
-        accounts::end_sessions(&state.db, learner_id)
+        accounts::sign_out_everywhere(&state, learner_id)
             .await
             .map_err(from_db)?;
     } else if let Some(token) = auth::session_token(req) {
-        accounts::sign_out(&state.db, token)
-            .await
-            .map_err(from_db)?;
+        accounts::sign_out(&state, token).await.map_err(from_db)?;
     }
     let a = account_ui(lang);
     let page = NoticePage {

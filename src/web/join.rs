@@ -467,7 +467,7 @@ pub async fn recover_submit(
     )
     .await?;
     let found = accounts::recover(
-        &state.db,
+        &state,
         form.recovery_code.as_deref().unwrap_or_default(),
         state.clock.now(),
     )

@@ -184,16 +184,21 @@ pub async fn lesson_page(
     else {
         return Ok(html(page));
     };
-    let content = lessons::lesson_content(&state, visible.lesson())
+    // The learner's progress is read once; an "opened" already recorded costs no write.
+    let record = crate::services::progress::record(&state, learner_id, visible.lesson().id)
         .await
         .map_err(from_db)?;
-    crate::services::progress::record_open(&state, learner_id, visible.lesson(), &content)
-        .await
-        .map_err(from_db)?;
+    if record.as_ref().is_none_or(|r| r.first_opened_at.is_none()) {
+        let content = lessons::lesson_content(&state, visible.lesson())
+            .await
+            .map_err(from_db)?;
+        crate::services::progress::record_open(&state, learner_id, visible.lesson(), &content)
+            .await
+            .map_err(from_db)?;
+    }
     let csrf = crate::http::auth::page_csrf_token(&state, req);
     let mut page =
-        super::progress::personalise(&state, &page, learner_id, visible.lesson(), &csrf, lang)
-            .await?;
+        super::progress::personalise(&page, record.as_ref(), visible.lesson(), &csrf, lang)?;
     let mut cookies = Vec::new();
     if let Some(code) = crate::http::cookies::cookie(req, crate::http::cookies::FLASH_COOKIE)
         .and_then(|flash| flash.strip_prefix("joined."))

@@ -35,18 +35,13 @@ struct DoneForm<'a> {
 
 /// Puts the learner's own parts into a shared lesson page: the script's state (with the CSRF
 /// token), the quiz form's token, and the "done" button or the completed mark.
-pub async fn personalise(
-    state: &AppState,
+pub fn personalise(
     page: &str,
-    learner_id: i64,
+    record: Option<&progress::LessonRecord>,
     lesson: &LessonEntry,
     csrf: &str,
     lang: Lang,
 ) -> Result<String, AppError> {
-    let records = progress::records(state, learner_id)
-        .await
-        .map_err(from_db)?;
-    let record = records.get(&lesson.id);
     let completed = record.is_some_and(|r| r.completed_at.is_some());
     let self_reported = record.is_some_and(|r| r.self_reported_at.is_some());
     let p = progress_ui(lang);

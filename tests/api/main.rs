@@ -21,6 +21,7 @@ mod openapi;
 mod ops;
 mod pacing;
 mod pages;
+mod perf;
 mod progress;
 mod push;
 mod push_settings;

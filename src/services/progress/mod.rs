@@ -6,7 +6,7 @@ pub mod batch;
 pub mod earned;
 mod read;
 
-pub use read::{LessonRecord, Overview, SeriesProgress, overview, records};
+pub use read::{LessonRecord, Overview, SeriesProgress, overview, record, records};
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -33,15 +33,40 @@ pub async fn records(
     state: &Context,
     learner_id: i64,
 ) -> anyhow::Result<HashMap<i64, LessonRecord>> {
-    let rows = state
-        .db
-        .query_all_raw(Statement::from_sql_and_values(
+    read(state, learner_id, None).await
+}
+
+/// A learner's record on one lesson (one statement), if they have one.
+pub async fn record(
+    state: &Context,
+    learner_id: i64,
+    lesson_id: i64,
+) -> anyhow::Result<Option<LessonRecord>> {
+    Ok(read(state, learner_id, Some(lesson_id))
+        .await?
+        .remove(&lesson_id))
+}
+
+async fn read(
+    state: &Context,
+    learner_id: i64,
+    lesson_id: Option<i64>,
+) -> anyhow::Result<HashMap<i64, LessonRecord>> {
+    const COLUMNS: &str = "SELECT lesson_id, first_opened_at, max_panel, video_seconds, article_percent, quiz_first_score, \
+        quiz_best_score, quiz_attempts, quiz_passed_at, completed_at, updated_at, self_reported_at FROM lesson_progress WHERE learner_id = $1";
+    let statement = match lesson_id {
+        Some(lesson_id) => Statement::from_sql_and_values(
             state.db.get_database_backend(),
-            "SELECT lesson_id, first_opened_at, max_panel, video_seconds, article_percent, quiz_first_score, quiz_best_score, \
-                    quiz_attempts, quiz_passed_at, completed_at, updated_at, self_reported_at FROM lesson_progress WHERE learner_id = $1",
+            format!("{COLUMNS} AND lesson_id = $2"),
+            [learner_id.into(), lesson_id.into()],
+        ),
+        None => Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            COLUMNS,
             [learner_id.into()],
-        ))
-        .await?;
+        ),
+    };
+    let rows = state.db.query_all_raw(statement).await?;
     let mut map = HashMap::new();
     for row in rows {
         let int = |name: &str| -> anyhow::Result<i64> {
