@@ -57,11 +57,18 @@ pub fn service(settings: &Settings) -> Service {
 /// `/api/v1/*`, `/api/openapi.json` and `/docs`.
 pub fn routes(route: Route, settings: &Settings) -> Route {
     let service = service(settings);
-    let spec = service.spec_endpoint();
+    // The document never changes while the server runs: compressed once, here.
+    let spec = std::sync::Arc::new(crate::http::encoded::Encoded::compress(
+        "application/json; charset=utf-8",
+        service.spec().into_bytes(),
+    ));
     let docs = service.swagger_ui();
     route
         .nest("/api/v1", service)
-        .at("/api/openapi.json", spec)
+        .at(
+            "/api/openapi.json",
+            poem::get(poem::endpoint::make_sync(move |req| spec.respond(&req))),
+        )
         .nest("/docs", docs)
 }
 

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
-use poem::http::{StatusCode, header};
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::Path;
-use poem::{Response, handler, web::Data};
+use poem::{Request, Response, handler, web::Data};
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::encoded::Encoded;
 
 #[derive(RustEmbed)]
 #[folder = "templates/static/"]
@@ -17,7 +18,7 @@ struct Embedded;
 
 /// Embedded files by their hashed name, and the hashed URL of each original name.
 pub struct Assets {
-    by_hashed_name: HashMap<String, (&'static str, Vec<u8>)>,
+    by_hashed_name: HashMap<String, Encoded>,
     urls: HashMap<String, String>,
 }
 
@@ -41,7 +42,13 @@ impl Assets {
                 _ => "application/octet-stream",
             };
             urls.insert(name.to_string(), format!("/static/{hashed}"));
-            by_hashed_name.insert(hashed, (content_type, bytes));
+            // Compressed once, here; PNG is compressed already.
+            let encoded = if ext == "png" {
+                Encoded::plain(content_type, bytes)
+            } else {
+                Encoded::compress(content_type, bytes)
+            };
+            by_hashed_name.insert(hashed, encoded);
         }
         Assets {
             by_hashed_name,
@@ -59,12 +66,16 @@ impl Assets {
 }
 
 #[handler]
-pub fn static_file(Path(name): Path<String>, state: Data<&AppState>) -> Response {
+pub fn static_file(Path(name): Path<String>, state: Data<&AppState>, req: &Request) -> Response {
     match state.assets.by_hashed_name.get(&name) {
-        Some((content_type, bytes)) => Response::builder()
-            .header(header::CONTENT_TYPE, *content_type)
-            .header(header::CACHE_CONTROL, "public, max-age=31536000, immutable")
-            .body(bytes.clone()),
+        Some(encoded) => {
+            let mut response = encoded.respond(req);
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            );
+            response
+        }
         None => Response::builder().status(StatusCode::NOT_FOUND).finish(),
     }
 }

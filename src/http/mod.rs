@@ -9,6 +9,7 @@ pub mod body;
 pub mod client;
 pub mod cookies;
 pub mod deadline;
+pub mod encoded;
 pub mod error;
 pub mod headers;
 pub mod lang;

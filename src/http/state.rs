@@ -17,6 +17,8 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Signs staff CSRF tokens.
     pub secret: Arc<Vec<u8>>,
+    /// Bodies compressed once and kept (lesson pages as anyone sees them).
+    pub encoded: Arc<super::encoded::EncodedMemo>,
 }
 
 /// Handlers hand `&state` straight to the services, which take a `&Context`.
@@ -39,6 +41,7 @@ impl AppState {
             assets: Arc::new(assets),
             metrics: telemetry::metrics_handle(),
             secret: Arc::new(secret),
+            encoded: Arc::default(),
         }
     }
 

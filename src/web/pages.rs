@@ -40,6 +40,14 @@ fn encode_path(path: &str) -> String {
         .replace('#', "%23")
 }
 
+fn no_cache(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        poem::http::HeaderValue::from_static("no-cache"),
+    );
+    response
+}
+
 pub fn html(body: String) -> Response {
     Html(body)
         .with_header(header::CACHE_CONTROL, "no-cache")
@@ -170,6 +178,19 @@ pub async fn lesson_page(
 ) -> PageResult {
     let visible = find_visible(&state, &series_slug, &lesson_slug).await?;
     let key = format!("lesson:{}:{}", visible.lesson().id, lang.code());
+    let learner = crate::http::auth::current_learner(&state, req)
+        .await
+        .map_err(from_db)?;
+    // The page as anyone sees it is kept here compressed, per generation: no secret in it.
+    let kept = visible
+        .generation
+        .map(|generation| format!("page:{generation}:{key}"));
+    if learner.is_none()
+        && let Some(kept) = &kept
+        && let Some(encoded) = state.encoded.get(kept)
+    {
+        return Ok(no_cache(encoded.respond(req)));
+    }
     let page = lessons::cached_page(&state, &visible, &key, || async {
         let content = lessons::lesson_content(&state, visible.lesson()).await?;
         let view = lesson_view(&state, &visible, &content, lang);
@@ -178,11 +199,17 @@ pub async fn lesson_page(
     .await
     .map_err(from_db)?;
     // The page is shared by everyone; what belongs to this learner is put in afterwards.
-    let Some(learner_id) = crate::http::auth::current_learner(&state, req)
-        .await
-        .map_err(from_db)?
-    else {
-        return Ok(html(page));
+    let Some(learner_id) = learner else {
+        return Ok(match kept {
+            Some(kept) => no_cache(
+                state
+                    .encoded
+                    .get_or_compress(&kept, "text/html; charset=utf-8", page.into_bytes())
+                    .await
+                    .respond(req),
+            ),
+            None => html(page),
+        });
     };
     // The learner's progress is read once; an "opened" already recorded costs no write.
     let record = crate::services::progress::record(&state, learner_id, visible.lesson().id)

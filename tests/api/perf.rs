@@ -135,3 +135,167 @@ async fn a_session_signed_out_on_one_instance_stops_working_on_another_within_se
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+async fn fetch(app: &TestApp, path: &str, accept: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path));
+    if let Some(accept) = accept {
+        request = request.header("accept-encoding", accept);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response
+}
+
+fn decoded(coding: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match coding {
+        "gzip" => flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut out)
+            .unwrap(),
+        "br" => brotli::Decompressor::new(body, 4096)
+            .read_to_end(&mut out)
+            .unwrap(),
+        other => panic!("unexpected encoding {other}"),
+    };
+    out
+}
+
+/// Asserts that `path` is sent as it is without `Accept-Encoding`, and in gzip and brotli
+/// (smaller, the same bytes once decoded) when asked, always with `Vary: Accept-Encoding`.
+async fn assert_compressed(app: &TestApp, path: &str, content_type: &str) {
+    let plain = fetch(app, path, None).await;
+    assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+    assert!(
+        plain.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(content_type),
+        "{path}"
+    );
+    assert_eq!(
+        plain.headers().get("vary").map(|v| v.to_str().unwrap()),
+        Some("accept-encoding"),
+        "{path} {:?}",
+        plain.headers()
+    );
+    let plain = plain.bytes().await.unwrap();
+    for (accept, coding) in [
+        ("gzip", "gzip"),
+        ("br", "br"),
+        ("gzip, deflate, br", "br"),
+        ("br;q=0.1, gzip", "gzip"),
+    ] {
+        let response = fetch(app, path, Some(accept)).await;
+        assert_eq!(
+            response.headers()["content-encoding"],
+            coding,
+            "{path} {accept}"
+        );
+        assert_eq!(response.headers()["vary"], "accept-encoding");
+        let body = response.bytes().await.unwrap();
+        assert!(
+            body.len() < plain.len(),
+            "{path} {coding}: {} of {}",
+            body.len(),
+            plain.len()
+        );
+        assert_eq!(decoded(coding, &body), plain, "{path} {coding}");
+    }
+    let refused = fetch(app, path, Some("identity, gzip;q=0, br;q=0")).await;
+    assert!(refused.headers().get("content-encoding").is_none());
+}
+
+#[tokio::test]
+async fn html_css_js_svg_and_json_go_out_in_gzip_and_brotli_compressed_once() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let lesson = "/s/family/third-article?lang=en";
+    let before = app.state.encoded.compressions();
+    assert_compressed(&app, lesson, "text/html").await;
+    assert_eq!(
+        app.state.encoded.compressions(),
+        before + 1,
+        "the page is compressed once, then its kept bytes are sent"
+    );
+    for _ in 0..5 {
+        fetch(&app, lesson, Some("gzip, br")).await;
+    }
+    assert_eq!(app.state.encoded.compressions(), before + 1);
+    for (name, content_type) in [
+        ("app.css", "text/css"),
+        ("app.js", "text/javascript"),
+        ("icon.svg", "image/svg+xml"),
+    ] {
+        let path = app.state.assets.url(name).to_owned();
+        assert_compressed(&app, &path, content_type).await;
+    }
+    assert_compressed(&app, "/api/openapi.json", "application/json").await;
+    assert_eq!(app.state.encoded.compressions(), before + 1);
+}
+
+#[tokio::test]
+async fn pages_with_a_csrf_token_and_media_are_never_compressed() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    let code = make_code(&app, None, None).await;
+    let learner = join(&app, &code.token).await;
+    let session = learner["session_token"].as_str().unwrap();
+    let path = "/s/family/third-article?lang=en";
+    // Anonymous first, so the compressed page is kept.
+    let anonymous = fetch(&app, path, Some("gzip, br")).await;
+    assert!(anonymous.headers().get("content-encoding").is_some());
+    let mine = app
+        .client
+        .get(app.url(path))
+        .header("cookie", format!("hw_session={session}"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.status(), 200);
+    assert!(mine.headers().get("content-encoding").is_none(), "BREACH");
+    assert!(mine.text().await.unwrap().contains(r#"name="csrf""#));
+
+    let media = "/media/family/first-comic/p1.svg";
+    for range in [None, Some("bytes=0-9")] {
+        let mut request = app
+            .client
+            .get(app.url(media))
+            .header("accept-encoding", "gzip, br");
+        if let Some(range) = range {
+            request = request.header("range", range);
+        }
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{media} {range:?}");
+        assert!(
+            response.headers().get("content-encoding").is_none(),
+            "{media} {range:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_uncached_lesson_view_is_one_sql_statement() {
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
+    // The catalog is read once per content generation and kept in memory.
+    assert_eq!(app.status("/s/family").await, 200);
+    for path in [
+        "/s/family/third-article?lang=en",
+        "/s/family/first-comic",
+        "/api/v1/series/family/lessons/second-video",
+    ] {
+        let (reads, writes) = app.state.statements.get();
+        assert_eq!(app.status(path).await, 200);
+        let (reads_after, writes_after) = app.state.statements.get();
+        assert_eq!(
+            (reads_after - reads, writes_after - writes),
+            (1, 0),
+            "{path}: the lesson with its media, in one query"
+        );
+    }
+}
