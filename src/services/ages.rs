@@ -5,7 +5,7 @@
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 
 use crate::domain::learner::AGE_BANDS;
-use crate::domain::suppress::{Shown, suppress_parts};
+use crate::domain::suppress::{Figures, Shown};
 
 /// The age bands of a learner's children, or none without the children's consent.
 pub async fn consented_bands(
@@ -74,11 +74,16 @@ pub async fn lesson_band_figures(
         .iter()
         .zip(counts)
         .map(|(band, (opened, completed))| {
-            let (parts, total) = suppress_parts(&[completed, opened - completed], opened);
+            // Opened and completed are shown together: the difference is a group too.
+            let mut figures = Figures::new();
+            let whole = figures.figure(opened);
+            let part = figures.figure(completed);
+            figures.within(whole, part);
+            let shown = figures.solve();
             BandFigures {
                 band,
-                opened: total,
-                completed: parts[0],
+                opened: shown.get(whole),
+                completed: shown.get(part),
             }
         })
         .collect())
