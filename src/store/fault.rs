@@ -96,11 +96,16 @@ pub fn classify(error: &anyhow::Error) -> Fault {
 pub fn describe(error: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in error.chain() {
-        let text = match cause.downcast_ref::<DbErr>() {
-            Some(DbErr::ConnectionAcquire(_)) => {
-                "no database connection in time (every pooled connection busy, or the server not accepting connections; /readyz tells which)".to_owned()
-            }
-            _ => cause.to_string(),
+        // A pool timeout's own sources only restate it ("Connection pool timed out"), which
+        // would blame the pool when the server may be refusing connections: stop there.
+        let acquire = matches!(
+            cause.downcast_ref::<DbErr>(),
+            Some(DbErr::ConnectionAcquire(_))
+        );
+        let text = if acquire {
+            "no database connection in time (every pooled connection busy, or the server not accepting connections; /readyz tells which)".to_owned()
+        } else {
+            cause.to_string()
         };
         if text.is_empty() || line.contains(&text) {
             continue;
@@ -109,6 +114,9 @@ pub fn describe(error: &anyhow::Error) -> String {
             line.push_str(": ");
         }
         line.push_str(&text);
+        if acquire {
+            break;
+        }
     }
     line
 }
