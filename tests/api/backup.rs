@@ -399,6 +399,10 @@ async fn deletions_made_after_a_backup_are_applied_again_to_its_restore() {
     assert_eq!(status, 0, "{out}");
     assert!(out.contains(&format!("deleted learner {id}")), "{out}");
     assert!(out.contains("no learner 999999"), "{out}");
+    // The command ran in another process, which cannot reach the server's brief memory of
+    // valid sessions: SESSION_MEMO_TTL is the documented bound for the server to notice.
+    tokio::time::sleep(homeward::services::sessions::SESSION_MEMO_TTL + Duration::from_millis(200))
+        .await;
     let me = restored
         .client
         .get(restored.url("/api/v1/me"))

@@ -326,7 +326,10 @@ async fn logs_written_to_a_pipe_have_no_colour_codes() {
         )
         .env("HOMEWARD_BIND", "127.0.0.1:0")
         .env("HOMEWARD_WORKER", "false")
-        .env("HOMEWARD_CONTENT_DIR", dir.path().join("content"))
+        .env(
+            "HOMEWARD_CONTENT_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/content"),
+        )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)

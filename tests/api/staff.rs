@@ -485,10 +485,10 @@ async fn security_headers_are_on_error_pages_too() {
     let app = TestApp::spawn(&db, Options::new(WEEK3, content.path())).await;
     let missing = app.get("/no/such/page").await;
     assert_eq!(missing.status(), 404);
-    // A database that has gone away makes a 500 page; it carries the headers too.
+    // A database that has gone away makes a 503 page; it carries the headers too.
     app.state.db.clone().close().await.unwrap();
     let broken = app.get("/s/family").await;
-    assert_eq!(broken.status(), 500);
+    assert_eq!(broken.status(), 503);
     for response in [missing, broken] {
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
