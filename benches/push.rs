@@ -262,7 +262,7 @@ async fn measure(
          INSERT INTO lesson (series_id, slug, week, kind, status, release_at, title_zh, title_en, summary_zh, \
            summary_en, body_json, content_hash, updated_at) \
          VALUES (1, 'praise', 1, 'article', 'published', '{release}', '夸孩子', 'Praise', '夸', 'Praise', '{{}}', 'bench', now()); \
-         INSERT INTO learner (audience, lang, recovery_code, created_at, updated_at) \
+         INSERT INTO learner (audience, lang, recovery_hash, created_at, updated_at) \
          SELECT 'parents', 'zh', 'bench-' || n, now() - interval '1 day', now() - interval '1 day' \
          FROM generate_series(1, {followers}) AS n"
     ))

@@ -19,6 +19,7 @@ mod m0008_learner_secrets;
 mod m0009_reach;
 mod m0010_inactivity;
 mod m0012_reach;
+mod m0013_push_claim_index;
 mod sql;
 
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_reach::Migration),
             Box::new(m0010_inactivity::Migration),
             Box::new(m0012_reach::Migration),
+            Box::new(m0013_push_claim_index::Migration),
         ]
     }
 }
