@@ -103,11 +103,12 @@ fuzz() { # NAME TOKEN SECONDS FILTER…
   local name=$1 token=$2 seconds=$3
   shift 3
   echo "== schemathesis: $name"
-  "$VENV/bin/schemathesis" --no-color run "$BASE/api/openapi.json" --url "$BASE/api/v1" \
+  # From the temporary folder, so schemathesis' own cache (.schemathesis/) stays out of the tree.
+  (cd "$TMP" && "$VENV/bin/schemathesis" --no-color run "$BASE/api/openapi.json" --url "$BASE/api/v1" \
     --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --max-time "$seconds" --seed "$SEED" \
     --phases examples,coverage,fuzzing --workers 2 --request-timeout 15 \
     --suppress-health-check all --generation-database none \
-    -H "Authorization: Bearer $token" "$@"
+    -H "Authorization: Bearer $token" "$@")
 }
 # One filter per run (schemathesis keeps only the last of several): staff operations' ids start
 # with their tag. Operations that end the credentials the others need run last, on their own.
