@@ -10,6 +10,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::problem::ApiError;
 use super::staff::{ApiTags, Created, Done, staff};
+use super::strict_string::StrictString;
 use crate::http::AppState;
 use crate::http::error::from_db;
 use crate::http::headers::shows_secret;
@@ -18,22 +19,26 @@ use crate::services::staff::Role;
 
 #[derive(Debug, Clone, Object)]
 pub struct NewFactory {
-    pub name_zh: String,
-    pub name_en: Option<String>,
-    pub city: Option<String>,
+    pub name_zh: StrictString,
+    #[oai(nullable)]
+    pub name_en: Option<StrictString>,
+    #[oai(nullable)]
+    pub city: Option<StrictString>,
 }
 
 #[derive(Debug, Clone, Object)]
 pub struct NewLine {
-    pub name: String,
+    pub name: StrictString,
 }
 
 #[derive(Debug, Clone, Object)]
 pub struct NewStaff {
-    pub email: String,
+    pub email: StrictString,
     /// admin, editor or manager.
-    pub role: String,
+    pub role: StrictString,
+    #[oai(nullable)]
     pub factory_id: Option<i64>,
+    #[oai(nullable)]
     pub line_ids: Option<Vec<i64>>,
 }
 
@@ -49,14 +54,16 @@ pub struct AuditEntry {
     pub actor: String,
     pub action: String,
     pub target: String,
+    #[oai(nullable)]
     pub before: Option<String>,
+    #[oai(nullable)]
     pub after: Option<String>,
     pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Object)]
 pub struct LearnerRequest {
-    pub recovery_code: String,
+    pub recovery_code: StrictString,
 }
 
 pub struct AdminApi;

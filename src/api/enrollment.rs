@@ -9,6 +9,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use super::learner::{signed_in, signed_in_to_change};
 use super::lessons::LocalizedText;
 use super::problem::{ApiError, Problem};
+use super::strict_string::StrictString;
 use crate::domain::Lang;
 use crate::domain::learner::{AGE_BANDS, POLICY_VERSION, children_consent_text, policy_text};
 use crate::http::AppState;
@@ -30,6 +31,7 @@ enum ApiTags {
 pub struct FactoryDto {
     pub id: i64,
     pub name: LocalizedText,
+    #[oai(nullable)]
     pub city: Option<String>,
 }
 
@@ -43,6 +45,7 @@ pub struct LineDto {
 #[derive(Debug, Clone, Object)]
 pub struct EnrollmentInfo {
     pub factory: FactoryDto,
+    #[oai(nullable)]
     pub line: Option<LineDto>,
     /// Send this back as `accept_policy` to agree.
     pub policy_version: String,
@@ -55,24 +58,29 @@ pub struct EnrollmentInfo {
 #[derive(Debug, Clone, Object)]
 pub struct EnrollmentRequest {
     /// The token from the QR code.
-    pub token: String,
+    pub token: StrictString,
     /// The policy version shown by `GET /enrollments/{token}`; anything else creates nothing.
-    pub accept_policy: Option<String>,
+    #[oai(nullable)]
+    pub accept_policy: Option<StrictString>,
     /// `parents`, `line-managers` or `young-workers`.
-    pub audience: String,
-    pub nickname: Option<String>,
+    pub audience: StrictString,
+    #[oai(nullable)]
+    pub nickname: Option<StrictString>,
     /// `zh` (default) or `en`.
-    pub lang: Option<String>,
+    #[oai(nullable)]
+    pub lang: Option<StrictString>,
     /// Any of `0-2`, `3-5`, `6-11`, `12-17`; needs `children_consent`.
     #[oai(default)]
-    pub child_age_bands: Vec<String>,
+    pub child_age_bands: Vec<StrictString>,
     #[oai(default)]
     pub children_consent: bool,
     /// `day` (default), `night` or `rotating`: when lesson messages may arrive.
-    pub shift: Option<String>,
+    #[oai(nullable)]
+    pub shift: Option<StrictString>,
     /// `HH:MM` within the shift's message hours (day 08:00–22:00, night 16:00–20:00,
     /// rotating 18:00–21:00); absent: the first allowed moment after a release.
-    pub preferred_time: Option<String>,
+    #[oai(nullable)]
+    pub preferred_time: Option<StrictString>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -82,6 +90,7 @@ pub struct Enrolled {
     pub session_token: String,
     /// Keep it: it restores the account on a new phone. Shown only this once (only its hash
     /// is stored); `null` when this device had joined before and is signed in again.
+    #[oai(nullable)]
     pub recovery_code: Option<String>,
 }
 
@@ -94,7 +103,7 @@ pub enum EnrolledResponse {
 
 #[derive(Debug, Clone, Object)]
 pub struct RecoverRequest {
-    pub recovery_code: String,
+    pub recovery_code: StrictString,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -113,11 +122,14 @@ pub enum SessionResponse {
 #[derive(Debug, Clone, Object)]
 pub struct Me {
     pub learner_id: i64,
+    #[oai(nullable)]
     pub nickname: Option<String>,
     pub audience: String,
     pub lang: String,
     pub child_age_bands: Vec<String>,
+    #[oai(nullable)]
     pub factory: Option<FactoryDto>,
+    #[oai(nullable)]
     pub line: Option<LineDto>,
     pub joined_at: chrono::DateTime<chrono::Utc>,
     pub messages: MessageSettings,
@@ -129,6 +141,7 @@ pub struct MessageSettings {
     /// `day`, `night` or `rotating`.
     pub shift: String,
     /// `HH:MM`, or absent for the first allowed moment after a release.
+    #[oai(nullable)]
     pub preferred_time: Option<String>,
     /// Stopped (退订 / "stop"): no messages at all.
     pub stopped: bool,
@@ -137,17 +150,24 @@ pub struct MessageSettings {
 /// Fields to change; absent fields stay as they are.
 #[derive(Debug, Clone, Object)]
 pub struct MeChange {
-    pub nickname: Option<String>,
-    pub audience: Option<String>,
-    pub lang: Option<String>,
-    pub child_age_bands: Option<Vec<String>>,
+    #[oai(nullable)]
+    pub nickname: Option<StrictString>,
+    #[oai(nullable)]
+    pub audience: Option<StrictString>,
+    #[oai(nullable)]
+    pub lang: Option<StrictString>,
+    #[oai(nullable)]
+    pub child_age_bands: Option<Vec<StrictString>>,
     #[oai(default)]
     pub children_consent: bool,
     /// `day`, `night` or `rotating`.
-    pub shift: Option<String>,
+    #[oai(nullable)]
+    pub shift: Option<StrictString>,
     /// `HH:MM` within the shift's message hours; `""` clears it.
-    pub preferred_time: Option<String>,
+    #[oai(nullable)]
+    pub preferred_time: Option<StrictString>,
     /// `true` stops every lesson message (as replying 退订 / "stop" does); `false` restarts them.
+    #[oai(nullable)]
     pub messages_stopped: Option<bool>,
 }
 
@@ -269,17 +289,17 @@ impl EnrollmentApi {
         }
         let body = body.0;
         let request = JoinRequest {
-            token: body.token,
-            accept_policy: body.accept_policy,
-            audience: Some(body.audience),
-            nickname: body.nickname,
-            lang: body.lang,
-            child_age_bands: body.child_age_bands,
+            token: body.token.into(),
+            accept_policy: body.accept_policy.map(String::from),
+            audience: Some(body.audience.into()),
+            nickname: body.nickname.map(String::from),
+            lang: body.lang.map(String::from),
+            child_age_bands: body.child_age_bands.into_iter().map(String::from).collect(),
             children_consent: body.children_consent,
             device_hash: crate::http::cookies::cookie(req, crate::http::cookies::DEVICE_COOKIE)
                 .map(auth::device_hash),
-            shift: body.shift,
-            preferred_time: body.preferred_time,
+            shift: body.shift.map(String::from),
+            preferred_time: body.preferred_time.map(String::from),
         };
         match enrollment::join(&state.db, &request, state.clock.now()).await {
             Ok(joined) => {
@@ -393,10 +413,13 @@ impl EnrollmentApi {
         )
         .map_err(|invalid| ApiError::invalid(invalid.message(Lang::En)))?;
         let change = ProfileChange {
-            nickname: body.0.nickname,
-            audience: body.0.audience,
-            lang: body.0.lang,
-            child_age_bands: body.0.child_age_bands,
+            nickname: body.0.nickname.map(String::from),
+            audience: body.0.audience.map(String::from),
+            lang: body.0.lang.map(String::from),
+            child_age_bands: body
+                .0
+                .child_age_bands
+                .map(|bands| bands.into_iter().map(String::from).collect()),
             children_consent: body.0.children_consent,
         };
         accounts::update_profile(&state.db, id, change, state.clock.now())

@@ -23,6 +23,7 @@ pub struct Job {
     pub attempts: i32,
     pub max_attempts: i32,
     pub run_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_error: Option<String>,
     pub updated_at: DateTime<Utc>,
 }

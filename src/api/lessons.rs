@@ -9,6 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use super::problem::ApiError;
+use super::strict_string::StrictString;
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
 use crate::domain::narration::Audio;
 use crate::domain::quiz::QuestionKind;
@@ -63,8 +64,10 @@ pub struct SeriesSummary {
     pub summary: LocalizedText,
     pub released_count: u32,
     /// The most recently released lesson.
+    #[oai(nullable)]
     pub current_lesson: Option<LessonSummary>,
     /// When the next lesson comes out (what it is stays secret until then).
+    #[oai(nullable)]
     pub next_release_at: Option<DateTime<Utc>>,
 }
 
@@ -79,7 +82,9 @@ pub struct SeriesDetail {
 /// A part read aloud: an MP3 (or M4A) per language; Mandarin whenever there is any audio.
 #[derive(Debug, Clone, Object)]
 pub struct AudioDto {
+    #[oai(nullable)]
     pub zh_url: Option<String>,
+    #[oai(nullable)]
     pub en_url: Option<String>,
 }
 
@@ -104,6 +109,7 @@ pub struct PanelDto {
     pub height: u32,
     pub caption: LocalizedText,
     pub alt: LocalizedText,
+    #[oai(nullable)]
     pub audio: Option<AudioDto>,
 }
 
@@ -131,6 +137,7 @@ pub struct QuestionDto {
     pub prompt: LocalizedText,
     pub choices: Vec<ChoiceDto>,
     /// The prompt and its choices read aloud.
+    #[oai(nullable)]
     pub audio: Option<AudioDto>,
 }
 
@@ -147,23 +154,29 @@ pub struct LessonDetail {
     pub lesson: LessonSummary,
     pub series_slug: String,
     /// For comics: the panels in reading order.
+    #[oai(nullable)]
     pub panels: Option<Vec<PanelDto>>,
     /// For videos.
+    #[oai(nullable)]
     pub video: Option<VideoDto>,
     /// For articles: sanitised HTML.
+    #[oai(nullable)]
     pub article_html: Option<LocalizedText>,
     /// For articles with audio.
+    #[oai(nullable)]
     pub article_audio: Option<ArticleAudioDto>,
+    #[oai(nullable)]
     pub quiz: Option<QuizDto>,
     /// The lesson's one key message for the family at home.
     pub family_message: LocalizedText,
+    #[oai(nullable)]
     pub family_audio: Option<AudioDto>,
 }
 
 #[derive(Debug, Clone, Object)]
 pub struct QuizAnswers {
     /// Question id to the ids of the chosen choices.
-    pub answers: BTreeMap<String, Vec<String>>,
+    pub answers: BTreeMap<String, Vec<StrictString>>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -315,8 +328,14 @@ impl LessonsApi {
             .quiz
             .clone()
             .ok_or_else(|| ApiError::not_found("this lesson has no quiz"))?;
+        let answers: BTreeMap<String, Vec<String>> = body
+            .0
+            .answers
+            .into_iter()
+            .map(|(question, choices)| (question, choices.into_iter().map(String::from).collect()))
+            .collect();
         let grade = quiz
-            .grade(&body.0.answers)
+            .grade(&answers)
             .map_err(|e| ApiError::invalid(e.to_string()))?;
         if let Some(learner_id) = learner {
             crate::services::progress::record_attempt(
@@ -324,7 +343,7 @@ impl LessonsApi {
                 learner_id,
                 visible.lesson(),
                 &content,
-                &body.0.answers,
+                &answers,
                 &grade,
             )
             .await

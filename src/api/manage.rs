@@ -10,6 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use super::lessons::LocalizedText;
 use super::problem::ApiError;
 use super::staff::{ApiTags, Done, staff};
+use super::strict_string::StrictString;
 use crate::domain::suppress::Shown;
 use crate::http::AppState;
 use crate::http::error::from_db;
@@ -20,6 +21,7 @@ use crate::services::staff::Role;
 #[derive(Debug, Clone, Object)]
 pub struct FigureDto {
     /// Absent when the figure is about fewer than 5 learners (or would reveal such a figure).
+    #[oai(nullable)]
     pub value: Option<u64>,
     pub suppressed: bool,
 }
@@ -35,11 +37,13 @@ impl From<Shown> for FigureDto {
 
 #[derive(Debug, Clone, Object)]
 pub struct LineFiguresDto {
+    #[oai(nullable)]
     pub line_id: Option<i64>,
     pub name: String,
     pub learners: FigureDto,
     pub active_7_days: FigureDto,
     pub active_30_days: FigureDto,
+    #[oai(nullable)]
     pub average_quiz_score: Option<f64>,
 }
 
@@ -55,7 +59,9 @@ pub struct LessonFiguresDto {
     pub title: LocalizedText,
     pub opened: FigureDto,
     pub completed: FigureDto,
+    #[oai(nullable)]
     pub completion_rate: Option<f64>,
+    #[oai(nullable)]
     pub average_quiz_score: Option<f64>,
 }
 
@@ -63,6 +69,7 @@ pub struct LessonFiguresDto {
 pub struct DashboardDto {
     pub factory_id: i64,
     pub lines: Vec<LineFiguresDto>,
+    #[oai(nullable)]
     pub whole_factory: Option<LineFiguresDto>,
     pub joins_per_week: Vec<WeekJoins>,
     pub lessons: Vec<LessonFiguresDto>,
@@ -73,9 +80,12 @@ pub struct CodeDto {
     pub id: i64,
     pub token: String,
     pub label: String,
+    #[oai(nullable)]
     pub line_id: Option<i64>,
     pub joins: i32,
+    #[oai(nullable)]
     pub max_joins: Option<i32>,
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked: bool,
     pub join_url: String,
@@ -84,9 +94,12 @@ pub struct CodeDto {
 #[derive(Debug, Clone, Object)]
 pub struct NewCodeDto {
     #[oai(default)]
-    pub label: String,
+    pub label: StrictString,
+    #[oai(nullable)]
     pub line_id: Option<i64>,
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub max_joins: Option<i32>,
 }
 
@@ -185,7 +198,7 @@ impl ManageApi {
             &who,
             *factory,
             CodeRequest {
-                label: body.label.clone(),
+                label: body.label.to_string(),
                 line_id: body.line_id,
                 expires_at: body.expires_at,
                 max_joins: body.max_joins,
@@ -197,7 +210,7 @@ impl ManageApi {
             id,
             join_url: crate::services::qr::join_url(&state.settings, &token),
             token,
-            label: body.label.clone(),
+            label: body.label.to_string(),
             line_id: body.line_id,
             joins: 0,
             max_joins: body.max_joins,

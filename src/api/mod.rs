@@ -2,6 +2,7 @@
 //! with a docs page at `/docs`.
 
 pub mod admin;
+pub mod contract;
 pub mod enrollment;
 pub mod jobs;
 pub mod learner;
@@ -10,10 +11,11 @@ pub mod manage;
 pub mod problem;
 pub mod progress;
 pub mod staff;
+pub mod strict_string;
 pub mod studio;
 pub mod tokens;
 
-use poem::Route;
+use poem::{EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
 use crate::settings::Settings;
@@ -57,14 +59,22 @@ pub fn service(settings: &Settings) -> Service {
 /// `/api/v1/*`, `/api/openapi.json` and `/docs`.
 pub fn routes(route: Route, settings: &Settings) -> Route {
     let service = service(settings);
+    let document = contract::complete(&service.spec());
+    let methods = std::sync::Arc::new(contract::Methods::from_spec(&document));
     // The document never changes while the server runs: compressed once, here.
     let spec = std::sync::Arc::new(crate::http::encoded::Encoded::compress(
         "application/json; charset=utf-8",
-        service.spec().into_bytes(),
+        document.into_bytes(),
     ));
     let docs = service.swagger_ui();
     route
-        .nest("/api/v1", service)
+        .nest(
+            "/api/v1",
+            service.around(move |next, req| {
+                let methods = methods.clone();
+                async move { contract::allow_on_405(next, req, &methods).await }
+            }),
+        )
         .at(
             "/api/openapi.json",
             poem::get(poem::endpoint::make_sync(move |req| spec.respond(&req))),
@@ -74,5 +84,5 @@ pub fn routes(route: Route, settings: &Settings) -> Route {
 
 /// The OpenAPI document as JSON, for the snapshot test and `homeward` tooling.
 pub fn spec_json(settings: &Settings) -> String {
-    service(settings).spec()
+    contract::complete(&service(settings).spec())
 }

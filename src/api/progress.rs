@@ -7,6 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use super::problem::ApiError;
+use super::strict_string::StrictString;
 use crate::http::AppState;
 use crate::http::error::from_db;
 use crate::services::accounts;
@@ -24,23 +25,29 @@ enum ApiTags {
 pub struct EventDto {
     /// A UUID made by the phone; sending it again changes nothing.
     pub id: uuid::Uuid,
-    pub series: String,
-    pub lesson: String,
+    pub series: StrictString,
+    pub lesson: StrictString,
     /// `opened`, `panel_viewed` (with `panel`), `video_position` (with `seconds`, `duration`),
     /// `article_read` (with `percent`) or `completed`.
-    pub kind: String,
+    pub kind: StrictString,
+    #[oai(nullable)]
     pub panel: Option<u32>,
+    #[oai(nullable)]
     pub seconds: Option<f64>,
+    #[oai(nullable)]
     pub duration: Option<f64>,
+    #[oai(nullable)]
     pub percent: Option<u32>,
     /// The phone's clock when it happened.
+    #[oai(nullable)]
     pub client_time: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Object)]
 pub struct EventBatch {
     /// For cookie sessions without the X-CSRF-Token header (e.g. `navigator.sendBeacon`).
-    pub csrf: Option<String>,
+    #[oai(nullable)]
+    pub csrf: Option<StrictString>,
     /// Up to 100 events.
     pub events: Vec<EventDto>,
 }
@@ -52,6 +59,7 @@ pub struct EventResult {
     pub status: String,
     /// The HTTP status this event would have alone: 200, 409, 404 or 422.
     pub code: u16,
+    #[oai(nullable)]
     pub detail: Option<String>,
 }
 
@@ -66,9 +74,9 @@ impl From<&EventDto> for EventInput {
     fn from(dto: &EventDto) -> EventInput {
         EventInput {
             id: dto.id,
-            series: dto.series.clone(),
-            lesson: dto.lesson.clone(),
-            kind: dto.kind.clone(),
+            series: dto.series.to_string(),
+            lesson: dto.lesson.to_string(),
+            kind: dto.kind.to_string(),
             panel: dto.panel,
             seconds: dto.seconds,
             duration: dto.duration,
@@ -112,11 +120,15 @@ pub struct LessonProgressDto {
     pub week: u32,
     pub title: super::lessons::LocalizedText,
     pub opened: bool,
+    #[oai(nullable)]
     pub completed_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub furthest_panel: Option<u32>,
     pub video_seconds: f64,
     pub article_percent: u32,
+    #[oai(nullable)]
     pub quiz_first_score: Option<i32>,
+    #[oai(nullable)]
     pub quiz_best_score: Option<i32>,
     pub quiz_attempts: u32,
     pub quiz_passed: bool,
@@ -133,10 +145,13 @@ pub struct SeriesProgressDto {
     pub completed: u32,
     /// Consecutive release weeks with a completed lesson.
     pub streak: u32,
+    #[oai(nullable)]
     pub current_lesson: Option<String>,
+    #[oai(nullable)]
     pub continue_lesson: Option<String>,
     /// When the learner first finished every lesson; the certificate is at
     /// `/s/{slug}/certificate`. Once earned it stays, even when more lessons come out.
+    #[oai(nullable)]
     pub finished_at: Option<DateTime<Utc>>,
     /// The longest streak ever reached in this series (kept when a streak breaks).
     pub best_streak: u32,

@@ -11,6 +11,7 @@ use poem_openapi::{Object, OpenApi};
 use super::lessons::LocalizedText;
 use super::problem::ApiError;
 use super::staff::{ApiTags, Done, staff};
+use super::strict_string::StrictString;
 use crate::http::AppState;
 use crate::http::error::from_db;
 use crate::services::staff::Staff;
@@ -19,11 +20,11 @@ use crate::services::{lessons, studio};
 #[derive(Debug, Clone, Object)]
 pub struct Cadence {
     /// Week 1's local date, YYYY-MM-DD.
-    pub first_release: String,
+    pub first_release: StrictString,
     /// mon, tue, wed, thu, fri, sat or sun.
-    pub weekday: String,
+    pub weekday: StrictString,
     /// Local time, HH:MM.
-    pub time: String,
+    pub time: StrictString,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -31,7 +32,9 @@ pub struct QuestionStatsDto {
     pub id: String,
     pub answered: u64,
     pub correct: u64,
+    #[oai(nullable)]
     pub top_wrong_choice: Option<String>,
+    #[oai(nullable)]
     pub top_wrong_count: Option<u64>,
 }
 
@@ -39,6 +42,7 @@ pub struct QuestionStatsDto {
 pub struct LessonStatsDto {
     pub opened: u64,
     pub completed: u64,
+    #[oai(nullable)]
     pub median_video_seconds: Option<f64>,
     pub quiz_takers: u64,
     pub quiz_passed: u64,
@@ -58,9 +62,9 @@ pub struct CalendarEntry {
 #[derive(Debug, Clone, Object)]
 pub struct Reschedule {
     /// Local date in the series' timezone, YYYY-MM-DD.
-    pub date: String,
+    pub date: StrictString,
     /// Local time, HH:MM.
-    pub time: String,
+    pub time: StrictString,
 }
 
 pub struct StudioApi;
@@ -77,10 +81,9 @@ impl StudioApi {
         state: &AppState,
         series: &str,
         lesson: &str,
-        req: &Request,
+        who: Staff,
         action: Action,
     ) -> Result<Done, ApiError> {
-        let who = staff(state, req, Staff::can_edit, true).await?;
         let catalog = lessons::catalog(state).await.map_err(from_db)?;
         let entry = catalog
             .series(series)
@@ -159,6 +162,8 @@ impl StudioApi {
         body: Json<Reschedule>,
         req: &Request,
     ) -> Result<Done, ApiError> {
+        // Who is asking comes first: an anonymous caller learns nothing about the body's rules.
+        let who = staff(&state, req, Staff::can_edit, true).await?;
         let date = NaiveDate::parse_from_str(&body.date, "%Y-%m-%d")
             .map_err(|_| ApiError::invalid("date: use YYYY-MM-DD"))?;
         let time = NaiveTime::parse_from_str(&body.time, "%H:%M")
@@ -167,7 +172,7 @@ impl StudioApi {
             &state,
             &series,
             &lesson,
-            req,
+            who,
             Action::Reschedule(date, time),
         )
         .await
@@ -187,7 +192,8 @@ impl StudioApi {
         lesson: Path<String>,
         req: &Request,
     ) -> Result<Done, ApiError> {
-        self.act(&state, &series, &lesson, req, Action::Publish)
+        let who = staff(&state, req, Staff::can_edit, true).await?;
+        self.act(&state, &series, &lesson, who, Action::Publish)
             .await
     }
 
@@ -205,7 +211,8 @@ impl StudioApi {
         lesson: Path<String>,
         req: &Request,
     ) -> Result<Done, ApiError> {
-        self.act(&state, &series, &lesson, req, Action::Unpublish)
+        let who = staff(&state, req, Staff::can_edit, true).await?;
+        self.act(&state, &series, &lesson, who, Action::Unpublish)
             .await
     }
 

@@ -8,13 +8,14 @@ use poem_openapi::{Object, OpenApi};
 
 use super::problem::ApiError;
 use super::staff::{ApiTags, Done, staff};
+use super::strict_string::StrictString;
 use crate::http::AppState;
 use crate::http::error::from_db;
 use crate::http::headers::shows_secret;
 
 #[derive(Debug, Clone, Object)]
 pub struct NewToken {
-    pub name: String,
+    pub name: StrictString,
 }
 
 #[derive(Debug, Clone, Object)]
