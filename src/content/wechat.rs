@@ -66,6 +66,16 @@ const TEXTS: &[(&str, &[&str], &[&str])] = &[
     ("help", &["help"], &[]),
     ("menu", &[], &["help"]),
     ("language_set", &[], &[]),
+    ("review_card", &["questions"], &["example"]),
+    ("review_multiple", &[], &[]),
+    ("review_right", &[], &["number"]),
+    ("review_wrong", &["answer"], &["number"]),
+    ("review_next", &["date"], &[]),
+    ("review_retired", &[], &[]),
+    ("review_answered", &[], &["number"]),
+    ("review_later", &["date"], &[]),
+    ("review_none", &[], &[]),
+    ("review_unclear", &[], &["example"]),
 ];
 
 struct Checker {
@@ -181,6 +191,16 @@ fn check_chat(raw: RawChat, c: &mut Checker) -> Option<(ChatTexts, Vec<Keyword>)
         help: get("help"),
         menu: get("menu"),
         language_set: get("language_set"),
+        review_card: get("review_card"),
+        review_multiple: get("review_multiple"),
+        review_right: get("review_right"),
+        review_wrong: get("review_wrong"),
+        review_next: get("review_next"),
+        review_retired: get("review_retired"),
+        review_answered: get("review_answered"),
+        review_later: get("review_later"),
+        review_none: get("review_none"),
+        review_unclear: get("review_unclear"),
     };
     let mut keywords: Vec<Keyword> = Vec::new();
     for (i, raw_keyword) in raw.keywords.iter().enumerate() {
@@ -208,7 +228,12 @@ fn check_chat(raw: RawChat, c: &mut Checker) -> Option<(ChatTexts, Vec<Keyword>)
         }
         keywords.push(Keyword { intent, words });
     }
-    for intent in [Intent::ThisWeek, Intent::Progress, Intent::Help] {
+    for intent in [
+        Intent::ThisWeek,
+        Intent::Progress,
+        Intent::Help,
+        Intent::Review,
+    ] {
         if !keywords.iter().any(|k| k.intent == intent) {
             c.add("keywords", format!("no keyword leads to {}", intent.name()));
         }
@@ -406,7 +431,7 @@ words = []
             "chat.toml: texts.welcome.zh: must contain {link}",
             "chat.toml: texts.welcome.en: {nope} is not a placeholder this text can use",
             "chat.toml: texts.help: is required",
-            "chat.toml: keywords[0].intent: 'dance' is not one of this_week, progress, help, english, chinese",
+            "chat.toml: keywords[0].intent: 'dance' is not one of this_week, progress, help, review, english, chinese",
             "chat.toml: keywords[1].words: '!!' has no letters or digits",
             "chat.toml: keywords[2].words: 'help' is also a keyword of help",
             "chat.toml: keywords: no keyword leads to this_week",

@@ -11,6 +11,8 @@ pub enum Intent {
     ThisWeek,
     Progress,
     Help,
+    /// The review card: questions the learner missed, due again.
+    Review,
     /// Answer in English from now on.
     English,
     /// Answer in Chinese from now on.
@@ -18,10 +20,11 @@ pub enum Intent {
 }
 
 impl Intent {
-    pub const ALL: [Intent; 5] = [
+    pub const ALL: [Intent; 6] = [
         Intent::ThisWeek,
         Intent::Progress,
         Intent::Help,
+        Intent::Review,
         Intent::English,
         Intent::Chinese,
     ];
@@ -32,6 +35,7 @@ impl Intent {
             Intent::ThisWeek => "this_week",
             Intent::Progress => "progress",
             Intent::Help => "help",
+            Intent::Review => "review",
             Intent::English => "english",
             Intent::Chinese => "chinese",
         }
@@ -88,6 +92,27 @@ pub struct ChatTexts {
     pub menu: Text,
     /// Confirms the language change.
     pub language_set: Text,
+    /// The review card. `{questions}`: the due questions with lettered choices; `{example}`:
+    /// a reply that would answer them.
+    pub review_card: Text,
+    /// Put after a question that takes several answers.
+    pub review_multiple: Text,
+    /// A right review answer. `{number}`: the question's number on the card.
+    pub review_right: Text,
+    /// A wrong one. `{number}`, `{answer}`: the right choices.
+    pub review_wrong: Text,
+    /// When the question comes back. `{date}`.
+    pub review_next: Text,
+    /// A question answered right in its last box: it will not come back.
+    pub review_retired: Text,
+    /// A question answered already (on the home, or a second reply).
+    pub review_answered: Text,
+    /// Nothing due now. `{date}`: the next review.
+    pub review_later: Text,
+    /// Nothing to review at all.
+    pub review_none: Text,
+    /// Letters the card cannot take. `{example}`: a reply that would.
+    pub review_unclear: Text,
 }
 
 /// Everything the chat needs from the content files.
@@ -215,6 +240,16 @@ mod tests {
                 help: t.clone(),
                 menu: t.clone(),
                 language_set: t.clone(),
+                review_card: t.clone(),
+                review_multiple: t.clone(),
+                review_right: t.clone(),
+                review_wrong: t.clone(),
+                review_next: t.clone(),
+                review_retired: t.clone(),
+                review_answered: t.clone(),
+                review_later: t.clone(),
+                review_none: t.clone(),
+                review_unclear: t.clone(),
             },
             keywords: vec![
                 Keyword {

@@ -45,6 +45,85 @@ pub fn after_review(current_box: i32, correct: bool, now: DateTime<Utc>) -> Slot
     }
 }
 
+/// The letter a choice is shown with in the chat: A for the first, B for the second…
+pub fn choice_letter(index: usize) -> char {
+    u8::try_from(index)
+        .ok()
+        .filter(|i| *i < 26)
+        .map_or('?', |i| char::from(b'A' + i))
+}
+
+/// A question on the chat's review card, as a reply can answer it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CardShape {
+    pub choices: usize,
+    pub multiple: bool,
+}
+
+/// How a chat message stands as an answer to the review card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChatAnswer {
+    /// Not letters at all: some other message.
+    NotAnAnswer,
+    /// Letters, but not an answer the card can take (too few or too many groups, a letter with
+    /// no choice, several for a one-answer question).
+    Unclear,
+    /// For each question of the card, the indexes of the chosen choices.
+    Chosen(Vec<Vec<usize>>),
+}
+
+/// Reads a reply to the chat's review card: one group of choice letters per question, in the
+/// card's order, separated by spaces or punctuation ("B AC", "b，ac"). When every question takes
+/// one answer the groups may run together ("BA"); with one question, every letter is for it.
+/// Full-width letters count as letters.
+pub fn read_chat_answer(message: &str, card: &[CardShape]) -> ChatAnswer {
+    let widest = card.iter().map(|q| q.choices).max().unwrap_or(0);
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    for c in message.chars() {
+        let c = match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        };
+        if c.is_ascii_alphabetic() {
+            let index = usize::from(c.to_ascii_uppercase() as u8 - b'A');
+            if index >= widest {
+                return ChatAnswer::NotAnAnswer;
+            }
+            current.push(index);
+        } else if c.is_alphanumeric() {
+            return ChatAnswer::NotAnAnswer;
+        } else if !current.is_empty() {
+            groups.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    if groups.is_empty() {
+        return ChatAnswer::NotAnAnswer;
+    }
+    // One question: every letter is for it ("C, A").
+    if card.len() == 1 {
+        groups = vec![groups.concat()];
+    }
+    let all_single = card.iter().all(|q| !q.multiple);
+    if groups.len() == 1 && card.len() > 1 && all_single && groups[0].len() == card.len() {
+        groups = groups[0].iter().map(|i| vec![*i]).collect();
+    }
+    if groups.len() != card.len() {
+        return ChatAnswer::Unclear;
+    }
+    for (group, question) in groups.iter_mut().zip(card) {
+        group.sort_unstable();
+        group.dedup();
+        if group.iter().any(|i| *i >= question.choices) || (!question.multiple && group.len() > 1) {
+            return ChatAnswer::Unclear;
+        }
+    }
+    ChatAnswer::Chosen(groups)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +182,47 @@ mod tests {
         for r#box in 1..=4 {
             assert_eq!(after_review(r#box, false, now), missed(now));
         }
+    }
+
+    #[test]
+    fn chat_replies_are_read_as_one_group_of_letters_per_question() {
+        let single = CardShape {
+            choices: 2,
+            multiple: false,
+        };
+        let multiple = CardShape {
+            choices: 3,
+            multiple: true,
+        };
+        let card = [single, multiple];
+        let chosen =
+            |groups: &[&[usize]]| ChatAnswer::Chosen(groups.iter().map(|g| g.to_vec()).collect());
+        assert_eq!(read_chat_answer("B AC", &card), chosen(&[&[1], &[0, 2]]));
+        assert_eq!(
+            read_chat_answer("ｂ，ｃａ", &card),
+            chosen(&[&[1], &[0, 2]])
+        );
+        assert_eq!(read_chat_answer("a c", &card), chosen(&[&[0], &[2]]));
+        // Groups run together only when each question takes one answer.
+        assert_eq!(read_chat_answer("BAC", &card), ChatAnswer::Unclear);
+        assert_eq!(
+            read_chat_answer("BA", &[single, single]),
+            chosen(&[&[1], &[0]])
+        );
+        assert_eq!(read_chat_answer("B", &card), ChatAnswer::Unclear);
+        assert_eq!(read_chat_answer("AB C", &card), ChatAnswer::Unclear);
+        assert_eq!(read_chat_answer("C A", &card), ChatAnswer::Unclear);
+        assert_eq!(read_chat_answer("C, A", &[multiple]), chosen(&[&[0, 2]]));
+        assert_eq!(read_chat_answer("A B", &[single]), ChatAnswer::Unclear);
+        // Anything else is some other message.
+        for other in ["what", "1", "你好", "B 2", "  "] {
+            assert_eq!(
+                read_chat_answer(other, &card),
+                ChatAnswer::NotAnAnswer,
+                "{other}"
+            );
+        }
+        assert_eq!(choice_letter(0), 'A');
+        assert_eq!(choice_letter(2), 'C');
     }
 }

@@ -197,6 +197,7 @@ fn message(ctx: &Context, notice: &DueNotice, now: DateTime<Utc>) -> OutgoingMes
         lesson_title: title,
         url: format!("{}/me", ctx.settings.public_url()),
         released_at: now,
+        for_ages: None,
     }
 }
 

@@ -239,3 +239,19 @@ pub async fn answer(
         next,
     })
 }
+
+/// When the learner's next question comes back for review (`None`: nothing left to review).
+pub async fn next_due(state: &Context, learner_id: i64) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let row = state
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            state.db.get_database_backend(),
+            "SELECT due_at FROM review_item WHERE learner_id = $1 AND box < $2 ORDER BY due_at LIMIT 1",
+            [learner_id.into(), review::RETIRED.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get("", "due_at")?),
+        None => None,
+    })
+}

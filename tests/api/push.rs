@@ -575,3 +575,80 @@ async fn editors_see_each_releases_messages_with_small_groups_hidden() {
     assert_eq!(row(&en, "Sent"), "6");
     assert_eq!(row(&en, "Failed"), "fewer than 5");
 }
+
+/// Paced from joining, a learner who gave the children's consent gets the lessons for their
+/// children's ages in their first weeks (then the others, in order), marked as such; without
+/// that consent, lesson *k* in week *k*, unmarked.
+#[tokio::test]
+async fn paced_learners_get_the_lessons_for_their_childrens_ages_first() {
+    let db = TestDatabase::create().await;
+    let content = fixture::standard();
+    let path = content.path().join("family/third-article/lesson.toml");
+    let lesson = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("age_bands = [\"6-11\"]\n{lesson}")).unwrap();
+    // Wednesday of week 3: lessons 1–3 are out.
+    let app = spawn(&db, &content, "2030-01-23T04:00:00Z").await;
+    sql(&app, "UPDATE series SET pacing = 'from-join'").await;
+    let children = [("child_age_bands", "6-11"), ("children_consent", "yes")];
+    crate::reach::joined_phone(&app, "小芳", &children).await;
+    crate::reach::joined_phone(&app, "阿强", &children).await;
+    let ids: Vec<i64> = app
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.state.db.get_database_backend(),
+            "SELECT id FROM learner ORDER BY id".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get("", "id").unwrap())
+        .collect();
+    // 阿强's bands are held, but not his children's consent (as after a withdrawal).
+    sql(
+        &app,
+        &format!(
+            "DELETE FROM consent WHERE kind = 'children' AND learner_id = {}",
+            ids[1]
+        ),
+    )
+    .await;
+    let channel = RecordingChannel::new();
+    let worker = app.push_worker(channel.clone(), 1000);
+    let received = |learner: i64| -> Vec<(String, Option<String>)> {
+        channel
+            .sent()
+            .iter()
+            .filter(|m| m.learner_id == learner)
+            .map(|m| {
+                let slug = m.url.rsplit('/').next().unwrap().to_owned();
+                (slug, m.for_ages.clone())
+            })
+            .collect()
+    };
+    let marked = Some("适合 6–11 岁".to_owned());
+
+    app.clock.set(at("2030-01-30T04:00:00Z"));
+    run(&worker).await;
+    assert_eq!(
+        received(ids[0]),
+        [("third-article".to_owned(), marked.clone())]
+    );
+    assert_eq!(received(ids[1]), [("second-video".to_owned(), None)]);
+    app.clock.set(at("2030-02-06T04:00:00Z"));
+    run(&worker).await;
+    assert_eq!(
+        received(ids[0]),
+        [
+            ("third-article".to_owned(), marked),
+            ("second-video".to_owned(), None)
+        ]
+    );
+    assert_eq!(
+        received(ids[1]),
+        [
+            ("second-video".to_owned(), None),
+            ("third-article".to_owned(), None)
+        ]
+    );
+}

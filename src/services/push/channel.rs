@@ -48,6 +48,9 @@ pub struct OutgoingMessage {
     /// The lesson's page, absolute (`{HOMEWARD_PUBLIC_URL}/s/{series}/{lesson}`).
     pub url: String,
     pub released_at: DateTime<Utc>,
+    /// "适合 6–11 岁" / "For ages 6–11" when the lesson is for the learner's children's ages
+    /// (only with the children's consent).
+    pub for_ages: Option<String>,
 }
 
 /// How a send went.

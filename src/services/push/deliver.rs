@@ -16,7 +16,7 @@ use super::channel::{MessageChannel, MessageKind, OutgoingMessage, SendOutcome};
 use super::quota;
 use crate::domain::push::{Shift, next_slot, weekly_room};
 use crate::domain::schedule::is_visible;
-use crate::domain::{Lang, LessonStatus};
+use crate::domain::{Lang, LessonStatus, ages};
 use crate::services::Context;
 use crate::services::jobs::backoff;
 
@@ -79,6 +79,17 @@ struct Due {
     series_title: (String, String),
     lesson_title: (String, String),
     timezone: Tz,
+    /// The age bands the lesson is for.
+    lesson_bands: Vec<String>,
+    /// The learner's children's age bands: empty without the children's consent.
+    children: Vec<String>,
+}
+
+impl Due {
+    /// A lesson for the learner's children's ages (never without the children's consent).
+    fn for_children(&self) -> bool {
+        ages::suits(&self.lesson_bands, &self.children)
+    }
 }
 
 fn due(row: &QueryResult) -> Option<Due> {
@@ -90,6 +101,8 @@ fn due(row: &QueryResult) -> Option<Due> {
     let status: String = row.try_get("", "status").ok()?;
     let opened: Option<DateTime<Utc>> = row.try_get("", "first_opened_at").ok()?;
     let timezone: String = row.try_get("", "timezone").ok()?;
+    let lesson_bands: String = row.try_get("", "age_bands").ok()?;
+    let children: Option<String> = row.try_get("", "child_age_bands").ok()?;
     Some(Due {
         id: row.try_get("", "id").ok()?,
         learner_id: row.try_get("", "learner_id").ok()?,
@@ -113,6 +126,11 @@ fn due(row: &QueryResult) -> Option<Due> {
             row.try_get("", "title_en").ok()?,
         ),
         timezone: timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
+        lesson_bands: ages::split_bands(&lesson_bands),
+        children: children
+            .as_deref()
+            .map(ages::split_bands)
+            .unwrap_or_default(),
     })
 }
 
@@ -155,7 +173,9 @@ async fn load(ctx: &Context, ids: &[i64]) -> anyhow::Result<Vec<Due>> {
                     x.status AS status, x.release_at AS release_at, x.slug AS lesson_slug, \
                     x.title_zh AS title_zh, x.title_en AS title_en, s.slug AS series_slug, \
                     s.title_zh AS series_title_zh, s.title_en AS series_title_en, s.timezone AS timezone, \
-                    o.first_opened_at AS first_opened_at \
+                    o.first_opened_at AS first_opened_at, x.age_bands AS age_bands, \
+                    CASE WHEN EXISTS (SELECT 1 FROM consent c WHERE c.learner_id = l.id AND c.kind = 'children') \
+                         THEN l.child_age_bands END AS child_age_bands \
              FROM push_message m JOIN learner l ON l.id = m.learner_id \
              JOIN lesson x ON x.id = m.lesson_id JOIN series s ON s.id = x.series_id \
              LEFT JOIN push_preference p ON p.learner_id = m.learner_id \
@@ -251,6 +271,10 @@ fn decide(ctx: &Context, row: &Due, sent: &[DateTime<Utc>], now: DateTime<Utc>) 
             row.lesson_slug
         ),
         released_at: row.release_at,
+        for_ages: row
+            .for_children()
+            .then(|| ages::label(&row.lesson_bands, row.lang))
+            .flatten(),
     })
 }
 
@@ -337,7 +361,10 @@ pub async fn deliver_due(
         if ids.is_empty() {
             return Ok(report);
         }
-        let rows = load(ctx, &ids).await?;
+        let mut rows = load(ctx, &ids).await?;
+        // When several lessons wait for one learner, those for their children's ages take the
+        // week's room first (the weekly limit postpones the others); otherwise by row.
+        rows.sort_by_key(|row| !row.for_children());
         let mut learners: Vec<i64> = rows.iter().map(|r| r.learner_id).collect();
         learners.sort_unstable();
         learners.dedup();

@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 use serde_json::json;
 
 use super::{MessageKind, RELEASE_JOB, enabled};
+use crate::domain::ages::{children_first, split_bands};
 use crate::domain::push::{REMIND_AFTER, Shift, next_slot, paced_index};
 use crate::services::Context;
 use crate::services::jobs::{self, NewJob};
@@ -43,12 +44,16 @@ struct Recipient {
     joined: DateTime<Utc>,
     shift: Shift,
     preferred: Option<NaiveTime>,
+    /// The children's age bands: empty without the children's consent.
+    children: Vec<String>,
 }
 
 fn recipient(row: &QueryResult) -> Option<Recipient> {
     let shift: Option<String> = row.try_get("", "shift").ok()?;
     let preferred: Option<String> = row.try_get("", "preferred_time").ok()?;
+    let children: Option<String> = row.try_get("", "child_age_bands").unwrap_or(None);
     Some(Recipient {
+        children: children.as_deref().map(split_bands).unwrap_or_default(),
         id: row.try_get("", "id").ok()?,
         joined: row.try_get("", "created_at").ok()?,
         shift: shift.as_deref().and_then(Shift::parse).unwrap_or_default(),
@@ -61,7 +66,9 @@ async fn recipients(ctx: &Context, audience: &str, after: i64) -> anyhow::Result
     let rows = query(
         ctx,
         &format!(
-            "SELECT l.id AS id, l.created_at AS created_at, p.shift AS shift, p.preferred_time AS preferred_time \
+            "SELECT l.id AS id, l.created_at AS created_at, p.shift AS shift, p.preferred_time AS preferred_time, \
+                    CASE WHEN EXISTS (SELECT 1 FROM consent c WHERE c.learner_id = l.id AND c.kind = 'children') \
+                         THEN l.child_age_bands END AS child_age_bands \
              FROM learner l LEFT JOIN push_preference p ON p.learner_id = l.id \
              WHERE l.audience = $1 AND l.id > $2 AND p.muted_at IS NULL ORDER BY l.id LIMIT {CHUNK}"
         ),
@@ -123,11 +130,14 @@ struct Released {
     release_at: DateTime<Utc>,
     audience: String,
     timezone: Tz,
+    age_bands: Vec<String>,
 }
 
 fn released(row: &QueryResult) -> Option<Released> {
     let timezone: String = row.try_get("", "timezone").ok()?;
+    let age_bands: String = row.try_get("", "age_bands").ok()?;
     Some(Released {
+        age_bands: split_bands(&age_bands),
         id: row.try_get("", "id").ok()?,
         week: row.try_get("", "week").ok()?,
         release_at: row.try_get("", "release_at").ok()?,
@@ -137,7 +147,7 @@ fn released(row: &QueryResult) -> Option<Released> {
 }
 
 const RELEASED: &str = "SELECT l.id AS id, l.week AS week, l.release_at AS release_at, s.audience AS audience, \
-     s.timezone AS timezone, s.id AS series_id FROM lesson l JOIN series s ON s.id = l.series_id \
+     s.timezone AS timezone, s.id AS series_id, l.age_bands AS age_bands FROM lesson l JOIN series s ON s.id = l.series_id \
      WHERE l.status = 'published' AND l.release_at <= $1";
 
 /// The release scan, at every worker tick (about once a second): one release job per lesson of
@@ -216,7 +226,9 @@ pub async fn release(ctx: &Context, lesson_id: i64) -> anyhow::Result<u64> {
 
 /// Learners of series paced from joining: in their week *k* (1 = the week they joined, whose
 /// lesson they see on joining) they get the series' *k*-th released lesson, or, when they have
-/// caught up, each new lesson as it comes out.
+/// caught up, each new lesson as it comes out. With the children's consent, the lessons after
+/// the first are taken in their order for the children's ages first (those lessons first, each
+/// group in week order), so the lessons for their ages come in their first weeks.
 pub async fn pace(ctx: &Context) -> anyhow::Result<u64> {
     if !enabled(ctx) {
         return Ok(0);
@@ -254,7 +266,13 @@ pub async fn pace(ctx: &Context) -> anyhow::Result<u64> {
                 else {
                     continue;
                 };
-                let lesson = of_series[index];
+                let lesson = if learner.children.is_empty() {
+                    of_series[index]
+                } else {
+                    let mut order: Vec<&Released> = of_series[1..].to_vec();
+                    children_first(&mut order, &learner.children, |l| &l.age_bands);
+                    order[index - 1]
+                };
                 let week_start = learner.joined + Duration::weeks(index as i64);
                 let due = week_start
                     .max(lesson.release_at)

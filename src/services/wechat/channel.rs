@@ -1,7 +1,8 @@
 //! The weekly push's WeChat channel: a learner's message becomes a template message
 //! (`HOMEWARD_WECHAT_TEMPLATE_ID`) to the openid bound to them, with the shared access token;
 //! WeChat's answers become the push's outcomes. The template's fields are `thing1` (the
-//! lesson), `thing2` (the series) and `time3` (when it came out), each cut to WeChat's 20
+//! lesson), `thing2` (the series, after the age mark "适合 6–11 岁 · " when the lesson is for
+//! the learner's children's ages) and `time3` (when it came out), each cut to WeChat's 20
 //! characters; the message links to the lesson.
 
 use std::collections::BTreeMap;
@@ -52,13 +53,17 @@ impl WechatChannel {
             .with_timezone(&Shanghai)
             .format("%Y-%m-%d %H:%M")
             .to_string();
+        let series = match &message.for_ages {
+            Some(ages) => format!("{ages} · {}", message.series_title),
+            None => message.series_title.clone(),
+        };
         TemplateMessage {
             to,
             template_id: self.template_id.clone(),
             url: Some(message.url.clone()),
             data: BTreeMap::from([
                 ("thing1".to_owned(), short(&message.lesson_title)),
-                ("thing2".to_owned(), short(&message.series_title)),
+                ("thing2".to_owned(), short(&series)),
                 ("time3".to_owned(), released),
             ]),
         }

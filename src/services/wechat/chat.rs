@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::followers;
 use super::qr::code_for_scene;
+use super::review;
 use super::safeguarding::count_match;
 use super::{Wechat, WechatError};
 use crate::domain::catalog::{LessonEntry, SeriesEntry};
@@ -186,6 +187,14 @@ async fn this_week(
     }))
 }
 
+/// The answer to what only a learner can ask for, from someone who has not joined.
+fn join_first(ctx: &Context, wechat: &Wechat, lang: Lang) -> Reply {
+    Reply::Text(fill(
+        text_in(&wechat.chat.texts.join_first, lang),
+        &[("link", &link(ctx, "/"))],
+    ))
+}
+
 async fn progress(
     ctx: &Context,
     wechat: &Wechat,
@@ -195,11 +204,7 @@ async fn progress(
     let texts = &wechat.chat.texts;
     let (audience, learner) = audience_of(ctx, follower).await?;
     let Some(account) = learner else {
-        let text = fill(
-            text_in(&texts.join_first, lang),
-            &[("link", &link(ctx, "/"))],
-        );
-        return Ok(Reply::Text(text));
+        return Ok(join_first(ctx, wechat, lang));
     };
     let overview = overview(ctx, &account).await?;
     let own = overview
@@ -233,6 +238,12 @@ async fn intent_reply(
     match intent {
         Intent::ThisWeek => this_week(ctx, wechat, follower, lang).await,
         Intent::Progress => progress(ctx, wechat, follower, lang).await,
+        Intent::Review => match follower.and_then(|f| f.learner_id) {
+            Some(learner_id) => Ok(Reply::Text(
+                review::card(ctx, wechat, learner_id, lang).await?,
+            )),
+            None => Ok(join_first(ctx, wechat, lang)),
+        },
         Intent::Help => Ok(Reply::Text(fill(
             text_in(&texts.help, lang),
             &[("help", &help_link(ctx, lang))],
@@ -372,12 +383,19 @@ pub async fn respond(
                     text_in(&prefs::stopped_reply(), lang).to_owned(),
                 )));
             }
-            match wechat.chat.intent(content) {
-                Some(intent) => Ok(Some(
+            if let Some(intent) = wechat.chat.intent(content) {
+                return Ok(Some(
                     intent_reply(ctx, wechat, &sender, intent, first, now).await?,
-                )),
-                None => Ok(Some(menu_reply(ctx, wechat, lang))),
+                ));
             }
+            // Choice letters from a learner with questions due answer their review card.
+            if let Some(learner_id) = sender.follower.as_ref().and_then(|f| f.learner_id)
+                && let Some(text) =
+                    review::answer(ctx, wechat, learner_id, content, first, lang).await?
+            {
+                return Ok(Some(Reply::Text(text)));
+            }
+            Ok(Some(menu_reply(ctx, wechat, lang)))
         }
         // Voice, pictures and the like: the menu, so nobody who cannot type is left unanswered.
         MessageKind::Other { .. } => {

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod menu;
 pub mod oauth;
 pub mod qr;
+pub mod review;
 pub mod safeguarding;
 pub mod token;
 

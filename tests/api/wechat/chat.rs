@@ -226,3 +226,114 @@ async fn this_week_is_the_learners_own_lesson_when_paced_from_joining() {
         "http://homeward.test/s/family/second-video"
     );
 }
+
+/// "复习" in the chat: the learner's due questions with lettered choices, answered by a reply of
+/// letters through the home's review service (the same Leitner moves, stored as review
+/// attempts); nothing due: when the next review comes; someone who has not joined: join first.
+#[tokio::test]
+async fn review_in_the_chat_shows_due_questions_and_takes_letters_as_answers() {
+    use homeward::clock::Clock;
+
+    let w = spawn(false).await;
+    w.reply(&w.send(&event_xml(OPENID, w.now(), "subscribe", "")).await);
+    let text = |reply: serde_json::Value| reply["content"].as_str().unwrap().to_owned();
+    let stranger = text(say(&w, "复习", 1).await);
+    assert!(stranger.contains("还没有加入"), "{stranger}");
+
+    let code = w.app.make_code(None, None).await;
+    let learner = crate::progress::enroll(&w.app, &code.token, "10.0.0.1").await;
+    w.app
+        .state
+        .db
+        .execute_raw(Statement::from_sql_and_values(
+            w.app.state.db.get_database_backend(),
+            "UPDATE wechat_follower SET learner_id = $1 WHERE openid = $2",
+            [learner.id.into(), OPENID.into()],
+        ))
+        .await
+        .unwrap();
+    let nothing = text(say(&w, "复习", 2).await);
+    assert!(
+        nothing.contains("现在没有要复习的题") && nothing.contains("第二天"),
+        "{nothing}"
+    );
+    // Both questions wrong: they come back tomorrow (20:00 in Shanghai on 21 January).
+    let graded: serde_json::Value = w
+        .app
+        .client
+        .post(w.app.url("/api/v1/series/family/lessons/first-comic/quiz"))
+        .bearer_auth(&learner.token)
+        .json(&serde_json::json!({"answers": {"q1": ["a"], "q2": ["b"]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(graded["score"], 0, "{graded}");
+    let later = text(say(&w, "review", 3).await);
+    assert!(later.contains("下次复习：1月22日"), "{later}");
+    // Letters from a learner with nothing due are just a message: the menu.
+    assert!(text(say(&w, "B", 4).await).contains("“4”复习"));
+
+    w.app
+        .clock
+        .set(w.app.clock.now() + chrono::Duration::days(1));
+    let card = text(say(&w, "4", 5).await);
+    for line in [
+        "1. 哪个对？\nA. 甲\nB. 乙",
+        "2. 哪些对？（可以选几个）\nA. 甲\nB. 乙\nC. 丙",
+        "例如“A AB”",
+    ] {
+        assert!(card.contains(line), "{line}: {card}");
+    }
+    // Two groups for two questions; too few is not taken.
+    let unclear = text(say(&w, "B", 6).await);
+    assert!(unclear.contains("没看懂"), "{unclear}");
+    let answer = text_xml(OPENID, w.now(), "b ab", 7);
+    let result = w.reply_text(&w.send(&answer).await);
+    for part in [
+        "✔ 第1题答对了！\n这道题1月25日再来复习。",
+        "✘ 第2题还不对。正确答案：A 甲、C 丙。\n甲和丙对。\n这道题1月23日再来复习。",
+    ] {
+        assert!(result.contains(part), "{part}: {result}");
+    }
+    let boxes = |question: &'static str| {
+        let app = &w.app;
+        async move {
+            app.count(&format!(
+                "SELECT CAST(box AS BIGINT) FROM review_item WHERE question = '{question}'"
+            ))
+            .await
+        }
+    };
+    assert_eq!((boxes("q1").await, boxes("q2").await), (2, 1));
+    assert_eq!(
+        w.app.count("SELECT COUNT(*) FROM review_attempt").await,
+        2,
+        "stored like the home's review answers"
+    );
+    // WeChat retrying the same message changes nothing.
+    w.reply(&w.send(&answer).await);
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM review_attempt").await, 2);
+    assert_eq!((boxes("q1").await, boxes("q2").await), (2, 1));
+
+    // In English, the next day: one question, answered right.
+    say(&w, "EN", 8).await;
+    w.app
+        .clock
+        .set(w.app.clock.now() + chrono::Duration::days(1));
+    let card = text(say(&w, "review", 9).await);
+    assert!(
+        card.contains("1. Which are right? (choose all that apply)\nA. A\nB. B\nC. C"),
+        "{card}"
+    );
+    let right = text(say(&w, "C, A", 10).await);
+    assert_eq!(right, "✔ Question 1: right!\nIt comes back on 26 January.");
+    let later = text(say(&w, "review", 11).await);
+    assert_eq!(
+        later,
+        "Nothing to review right now. The next review: 25 January. Reply 4 to review then."
+    );
+    assert_eq!(w.app.count("SELECT COUNT(*) FROM review_attempt").await, 3);
+}

@@ -169,7 +169,7 @@ fn content_check_checks_the_chat_files() {
     let ok = check();
     assert!(ok.status.success(), "{}", stdout(&ok));
     assert!(
-        stdout(&ok).contains("WeChat chat: 5 keyword groups, 3 safeguarding categories"),
+        stdout(&ok).contains("WeChat chat: 6 keyword groups, 3 safeguarding categories"),
         "{}",
         stdout(&ok)
     );

@@ -22,6 +22,7 @@ fn message(learner_id: i64) -> OutgoingMessage {
         lesson_title: "第三课：电话里的陪伴，孩子听得见您的关心和牵挂".into(),
         url: "http://homeward.test/s/family/third-article".into(),
         released_at: "2030-01-21T12:00:00Z".parse().unwrap(),
+        for_ages: None,
     }
 }
 
@@ -216,4 +217,148 @@ async fn the_worker_pushes_through_wechat_and_stop_and_unfollow_stop_it() {
     w.app.clock.set(release + chrono::Duration::hours(3));
     worker.run_due_jobs().await.unwrap();
     assert_eq!(w.standin.count(PATH), 4);
+}
+
+/// With the children's consent, when several lessons wait for a learner in one week, the one for
+/// their children's ages takes the week's room first (two messages a week; the rest wait) and
+/// its template message says so ("适合 6–11 岁 · …"); without that consent nothing about age is
+/// used: the lessons go in their usual order, unmarked.
+#[tokio::test]
+async fn lessons_for_the_childrens_ages_take_the_weeks_room_first_and_are_marked() {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use homeward::clock::Clock;
+    use sea_orm::ConnectionTrait;
+
+    use crate::fixture;
+
+    // Three series for parents, each with a lesson out at the same moment; the third's is for
+    // children of 6–11.
+    let content = fixture::standard();
+    for series in ["family2", "family3"] {
+        fixture::write(
+            content.path(),
+            &format!("{series}/series.toml"),
+            fixture::series_toml("Asia/Shanghai", "2030-01-07", "mon", "20:00"),
+        );
+        fixture::comic(content.path(), series, "first-comic", 1, "published");
+    }
+    let path = content.path().join("family3/first-comic/lesson.toml");
+    let lesson = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("age_bands = [\"6-11\"]\n{lesson}")).unwrap();
+    let db = crate::helpers::TestDatabase::create().await;
+    let standin = crate::support::wechat_standin::WechatStandin::start().await;
+    let app = super::app_for(&db, &standin, content.path(), false, None).await;
+    let w = super::WechatApp {
+        app,
+        standin,
+        safe_mode: false,
+        _db: db,
+        _content: content,
+    };
+    let release: chrono::DateTime<chrono::Utc> = fixture::WEEK1.parse().unwrap();
+    w.app.clock.set(release - chrono::Duration::hours(1));
+    let children = [("child_age_bands", "6-11"), ("children_consent", "yes")];
+    crate::reach::joined_phone(&w.app, "小芳", &children).await;
+    crate::reach::joined_phone(&w.app, "阿强", &children).await;
+    let learners = w
+        .app
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            w.app.state.db.get_database_backend(),
+            "SELECT id FROM learner ORDER BY id".to_owned(),
+        ))
+        .await
+        .unwrap();
+    // 阿强's bands are held, but not his children's consent (as after a withdrawal).
+    let qiang: i64 = learners[1].try_get("", "id").unwrap();
+    w.app
+        .state
+        .db
+        .execute_unprepared(&format!(
+            "DELETE FROM consent WHERE kind = 'children' AND learner_id = {qiang}"
+        ))
+        .await
+        .unwrap();
+    let mut openids = Vec::new();
+    for (row, phone) in learners.iter().zip(["fang", "qiang"]) {
+        let learner: i64 = row.try_get("", "id").unwrap();
+        let openid = w.standin.openid_for_phone(phone);
+        w.reply_text(&w.send(&event_xml(&openid, w.now(), "subscribe", "")).await);
+        let id = OpenId::parse(&openid).unwrap();
+        assert!(
+            followers::bind(&w.app.state, &id, learner, w.app.clock.now())
+                .await
+                .unwrap()
+        );
+        openids.push(openid);
+    }
+    let worker = w
+        .app
+        .push_worker(Arc::new(WechatChannel::new("TEMPLATE-weekly-lesson")), 1000);
+    // Each learner's messages: (series, the template's series field).
+    let received = || {
+        let mut by_openid: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for call in w.standin.calls_to(PATH) {
+            let body = call.body.unwrap();
+            let url = body["url"].as_str().unwrap();
+            let series = url.split('/').rev().nth(1).unwrap().to_owned();
+            by_openid
+                .entry(body["touser"].as_str().unwrap().to_owned())
+                .or_default()
+                .push((
+                    series,
+                    body["data"]["thing2"]["value"].as_str().unwrap().to_owned(),
+                ));
+        }
+        by_openid
+    };
+
+    // The three lessons are planned in the series' order, so the lesson for the children's
+    // ages has the last rows: by row alone it would wait a week.
+    w.app.clock.set(release);
+    let lessons = w
+        .app
+        .state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            w.app.state.db.get_database_backend(),
+            "SELECT l.id AS id FROM lesson l JOIN series s ON s.id = l.series_id \
+             WHERE l.slug = 'first-comic' ORDER BY s.slug"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    for lesson in &lessons {
+        let id: i64 = lesson.try_get("", "id").unwrap();
+        homeward::services::push::plan::release(&w.app.state, id)
+            .await
+            .unwrap();
+    }
+    worker.run_due_jobs().await.unwrap();
+    worker.run_due_jobs().await.unwrap();
+    let week = received();
+    let (consented, other) = (&week[&openids[0]], &week[&openids[1]]);
+    assert_eq!(consented.len(), 2, "two messages a week: {week:?}");
+    assert!(
+        consented.contains(&("family3".to_owned(), "适合 6–11 岁 · 家庭课堂".to_owned())),
+        "the lesson for the children's ages goes, marked: {consented:?}"
+    );
+    assert!(
+        consented
+            .iter()
+            .filter(|(series, _)| series != "family3")
+            .all(|(_, field)| !field.contains("适合")),
+        "{consented:?}"
+    );
+    // Without the children's consent: the usual order (by row), nothing about age.
+    let mut series: Vec<&str> = other.iter().map(|(s, _)| s.as_str()).collect();
+    series.sort_unstable();
+    assert_eq!(series, ["family", "family2"], "{other:?}");
+    assert!(
+        other.iter().all(|(_, field)| field == "家庭课堂"),
+        "{other:?}"
+    );
 }
