@@ -1,10 +1,14 @@
-//! The cache: one interface, two stores (in-process, Redis). Redis only ever caches: every call
-//! has a short timeout, and on any error the caller computes from the database instead.
+//! The cache: one interface, two stores (in-process, Redis). Redis only ever caches: on any error
+//! the caller computes from the database instead. A request waits for Redis 250 ms at most in
+//! all (one budget shared by its calls), and a breaker shared by the instance's requests sends
+//! them straight to the database after a failure, one probe at a time finding out when Redis is
+//! back.
 //!
 //! Cross-instance invalidation uses a generation counter kept in the cache store: every key
 //! that holds content includes the generation, and a change (import, publish, unpublish) bumps
 //! it after its transaction commits, so all instances sharing the Redis miss at once.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -15,10 +19,124 @@ use redis::AsyncCommands;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// How long one Redis call may take before we give up and use the database.
+/// How long the Redis calls of one request (or one call outside a request) may wait in all
+/// before the database is used instead.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
-/// After a Redis failure, how long to go straight to the database before trying Redis again.
+/// After a Redis failure, how long every request goes straight to the database before one of
+/// them probes Redis again.
 const REDIS_BACKOFF: Duration = Duration::from_millis(1000);
+
+tokio::task_local! {
+    /// The Redis calls of the request being served (see `within_request`).
+    static REQUEST_REDIS: RequestRedis;
+}
+
+/// What one request's Redis calls have cost it so far.
+#[derive(Default)]
+struct RequestRedis {
+    /// When the request's Redis budget runs out (set by its first call).
+    deadline: Cell<Option<Instant>>,
+    /// How long its failed calls waited in all.
+    waited: Cell<Duration>,
+    /// Whether it has been counted as waiting, and as waiting more than one budget.
+    counted: Cell<(bool, bool)>,
+}
+
+/// Runs `request` with one Redis budget for all its calls (`REDIS_TIMEOUT` in all). Requests
+/// that wait for Redis to fail, and for longer than one budget, are counted
+/// (`cache_requests_waiting_for_redis_total`, `cache_requests_over_redis_budget_total`).
+pub async fn within_request<F: Future>(request: F) -> F::Output {
+    REQUEST_REDIS.scope(RequestRedis::default(), request).await
+}
+
+/// How long the next Redis call may wait: what is left of the request's budget (`None`: spent),
+/// or `REDIS_TIMEOUT` outside a request.
+fn budget_left() -> Option<Duration> {
+    REQUEST_REDIS
+        .try_with(|r| {
+            let now = Instant::now();
+            let deadline = r.deadline.get().unwrap_or_else(|| {
+                r.deadline.set(Some(now + REDIS_TIMEOUT));
+                now + REDIS_TIMEOUT
+            });
+            Some(deadline.saturating_duration_since(now)).filter(|left| !left.is_zero())
+        })
+        .unwrap_or(Some(REDIS_TIMEOUT))
+}
+
+/// The instance's breaker: closed (Redis is used), open (nobody waits for Redis until `until`),
+/// or probing (one call finds out whether Redis is back; the others do not wait).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Breaker {
+    Closed,
+    Open { until: Instant },
+    Probing,
+}
+
+/// A call let through the breaker. A probe dropped unfinished (its request cancelled) lets the
+/// next call probe.
+struct Admitted<'a> {
+    breaker: &'a Mutex<Breaker>,
+    probe: bool,
+    settled: bool,
+}
+
+impl Admitted<'_> {
+    fn settle(mut self, ok: bool) {
+        self.settled = true;
+        let mut breaker = self.breaker.lock().expect("redis breaker lock");
+        match (ok, *breaker) {
+            (true, _) => *breaker = Breaker::Closed,
+            (false, Breaker::Closed) | (false, Breaker::Probing) => {
+                *breaker = Breaker::Open {
+                    until: Instant::now() + REDIS_BACKOFF,
+                }
+            }
+            // Opened meanwhile by another call: its back-off stands.
+            (false, Breaker::Open { .. }) => {}
+        }
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if self.probe && !self.settled {
+            let mut breaker = self.breaker.lock().expect("redis breaker lock");
+            if *breaker == Breaker::Probing {
+                *breaker = Breaker::Open {
+                    until: Instant::now(),
+                };
+            }
+        }
+    }
+}
+
+/// Adds a failed call's wait to the current request's; says whether the request now counts as
+/// waiting for Redis (a failure that took more than a moment), and as waiting for more than one
+/// budget (half a budget more, for the timers' slack).
+fn count_request_wait(waited: Duration) -> (bool, bool) {
+    if waited < Duration::from_millis(50) {
+        return (false, false);
+    }
+    REQUEST_REDIS
+        .try_with(|r| {
+            r.waited.set(r.waited.get() + waited);
+            let (was_waiting, was_over) = r.counted.get();
+            let over = r.waited.get() > REDIS_TIMEOUT * 3 / 2;
+            r.counted.set((true, over));
+            (!was_waiting, over && !was_over)
+        })
+        .unwrap_or((false, false))
+}
+
+/// How often this instance's requests waited for Redis to time out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RedisWaits {
+    /// Requests that waited for Redis to fail.
+    pub requests: u64,
+    /// Requests that waited for it for more than one budget (250 ms, with 125 ms of slack).
+    pub over_budget: u64,
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("cache unavailable: {0}")]
@@ -36,6 +154,10 @@ pub trait CacheStore: Send + Sync {
     /// The hits counted so far by `incr_window` and the seconds left, without counting one.
     async fn peek_window(&self, key: &str) -> Result<Option<(i64, u64)>, CacheError>;
     async fn ping(&self) -> Result<(), CacheError>;
+    /// How often requests served by this instance waited for the store to fail.
+    fn waits(&self) -> RedisWaits {
+        RedisWaits::default()
+    }
 }
 
 /// The in-process store used when `REDIS_URL` is unset. Bounded: it empties when full.
@@ -144,7 +266,9 @@ impl CacheStore for InProcessStore {
 /// without Redis.
 pub struct RedisStore {
     manager: redis::aio::ConnectionManager,
-    down_until: Mutex<Option<Instant>>,
+    breaker: Mutex<Breaker>,
+    /// Requests that waited for Redis to fail, and for longer than one budget.
+    waited: [std::sync::atomic::AtomicU64; 2],
 }
 
 impl RedisStore {
@@ -158,7 +282,27 @@ impl RedisStore {
         let manager = redis::aio::ConnectionManager::new_lazy_with_config(client, config)?;
         Ok(RedisStore {
             manager,
-            down_until: Mutex::new(None),
+            breaker: Mutex::new(Breaker::Closed),
+            waited: Default::default(),
+        })
+    }
+
+    /// Lets a call through when the breaker is closed, or as the one probe once its back-off
+    /// has passed.
+    fn admit(&self) -> Option<Admitted<'_>> {
+        let mut breaker = self.breaker.lock().expect("redis breaker lock");
+        let probe = match *breaker {
+            Breaker::Closed => false,
+            Breaker::Open { until } if Instant::now() >= until => {
+                *breaker = Breaker::Probing;
+                true
+            }
+            Breaker::Open { .. } | Breaker::Probing => return None,
+        };
+        Some(Admitted {
+            breaker: &self.breaker,
+            probe,
+            settled: false,
         })
     }
 
@@ -167,26 +311,39 @@ impl RedisStore {
         F: FnOnce(redis::aio::ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        let down_until = *self.down_until.lock().expect("redis state lock");
-        if down_until.is_some_and(|until| Instant::now() < until) {
+        let Some(admitted) = self.admit() else {
             return Err(CacheError("redis recently failed".into()));
-        }
-        let result = tokio::time::timeout(REDIS_TIMEOUT, op(self.manager.clone())).await;
+        };
+        // A request whose budget is spent does not wait, and does not probe for the others.
+        let Some(wait) = budget_left() else {
+            return Err(CacheError("this request's redis budget is spent".into()));
+        };
+        let started = Instant::now();
+        let result = tokio::time::timeout(wait, op(self.manager.clone())).await;
         let outcome = match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(CacheError(error.to_string())),
             Err(_) => Err(CacheError("redis timed out".into())),
         };
-        let mut down_until = self.down_until.lock().expect("redis state lock");
-        match &outcome {
-            Ok(_) => *down_until = None,
-            Err(error) => {
-                if down_until.is_none() {
-                    tracing::warn!(%error, "redis unavailable; serving from the database");
+        if outcome.is_err() {
+            let (waiting, over_budget) = count_request_wait(started.elapsed());
+            for (counted, index, name) in [
+                (waiting, 0, "cache_requests_waiting_for_redis_total"),
+                (over_budget, 1, "cache_requests_over_redis_budget_total"),
+            ] {
+                if counted {
+                    self.waited[index].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    metrics::counter!(name).increment(1);
                 }
-                *down_until = Some(Instant::now() + REDIS_BACKOFF);
             }
         }
+        if let Err(error) = &outcome {
+            let was_closed = *self.breaker.lock().expect("redis breaker lock") == Breaker::Closed;
+            if was_closed {
+                tracing::warn!(%error, "redis unavailable; serving from the database");
+            }
+        }
+        admitted.settle(outcome.is_ok());
         outcome
     }
 }
@@ -195,6 +352,14 @@ impl RedisStore {
 impl CacheStore for RedisStore {
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    fn waits(&self) -> RedisWaits {
+        let [requests, over_budget] = &self.waited;
+        RedisWaits {
+            requests: requests.load(std::sync::atomic::Ordering::Relaxed),
+            over_budget: over_budget.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
@@ -254,7 +419,7 @@ impl CacheStore for RedisStore {
         .await;
         match result {
             Ok(Ok(_)) => {
-                *self.down_until.lock().expect("redis state lock") = None;
+                *self.breaker.lock().expect("redis breaker lock") = Breaker::Closed;
                 Ok(())
             }
             Ok(Err(error)) => Err(CacheError(error.to_string())),
@@ -288,6 +453,11 @@ impl Cache {
 
     pub fn kind(&self) -> &'static str {
         self.store.kind()
+    }
+
+    /// How often requests waited for Redis to fail (see `within_request`).
+    pub fn redis_waits(&self) -> RedisWaits {
+        self.store.waits()
     }
 
     pub async fn ping(&self) -> bool {

@@ -179,6 +179,28 @@ pub struct Settings {
     )]
     pub shutdown_timeout: u64,
 
+    /// Seconds a client has to send a request's head (from connecting, or from the last byte of
+    /// the previous answer); a client still sending it then is disconnected.
+    #[arg(
+        long,
+        env = "HOMEWARD_HEADER_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=600),
+        global = true
+    )]
+    pub header_timeout: u64,
+
+    /// Seconds a request's body may go without a byte arriving (the rest of a body nobody reads
+    /// any more: in all); a client that stops sending is disconnected.
+    #[arg(
+        long,
+        env = "HOMEWARD_BODY_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        global = true
+    )]
+    pub body_timeout: u64,
+
     /// Log output: `text` for people, `json` for log collectors. Filter with RUST_LOG.
     #[arg(
         long,
@@ -372,6 +394,8 @@ impl Settings {
             card_fonts: PathBuf::from("/usr/share/fonts/opentype/noto"),
             request_timeout: 10,
             shutdown_timeout: 30,
+            header_timeout: 10,
+            body_timeout: 30,
             wechat: WechatSettings::off(),
         }
     }

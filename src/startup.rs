@@ -93,7 +93,8 @@ pub fn build_app(state: AppState) -> impl Endpoint + 'static {
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish
 /// within `HOMEWARD_SHUTDOWN_TIMEOUT`. Requests still running then are cut off and logged, and
-/// the result is an error (so the process exits non-zero).
+/// the result is an error (so the process exits non-zero). Clients slower than
+/// `HOMEWARD_HEADER_TIMEOUT` / `HOMEWARD_BODY_TIMEOUT` to send a request are disconnected.
 pub async fn serve<A: Acceptor + 'static>(
     state: AppState,
     acceptor: A,
@@ -116,6 +117,7 @@ pub async fn serve_watched<A: Acceptor + 'static>(
     watch: Arc<ShutdownWatch>,
 ) -> std::io::Result<()> {
     let grace = state.settings.shutdown_timeout();
+    let read_limits = http::read_deadline::ReadLimits::of(&state.settings);
     let signal = {
         let watch = watch.clone();
         async move {
@@ -133,9 +135,12 @@ pub async fn serve_watched<A: Acceptor + 'static>(
     };
     // poem cuts connections off a moment after the deadline is marked, so each request still
     // running is counted.
-    Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(app, signal, Some(grace + Duration::from_millis(200)))
-        .await?;
+    Server::new_with_acceptor(http::read_deadline::ReadDeadlines::new(
+        acceptor,
+        read_limits,
+    ))
+    .run_with_graceful_shutdown(app, signal, Some(grace + Duration::from_millis(200)))
+    .await?;
     match watch.cut_off() {
         0 => Ok(()),
         cut => Err(std::io::Error::other(format!(

@@ -44,10 +44,12 @@ pub fn init_logging(format: LogFormat) -> anyhow::Result<()> {
 /// The counters without labels, shown from the start at 0 (so a scrape before the first cache
 /// error still lists `cache_errors_total`). Counters with labels appear with their first value;
 /// the gauges are set at every scrape.
-pub const COUNTERS: [&str; 5] = [
+pub const COUNTERS: [&str; 7] = [
     "cache_hits_total",
     "cache_misses_total",
     "cache_errors_total",
+    "cache_requests_waiting_for_redis_total",
+    "cache_requests_over_redis_budget_total",
     "wechat_callback_refused_total",
     "wechat_safeguarding_replies_total",
 ];

@@ -16,6 +16,7 @@ pub mod lang;
 pub mod limits;
 pub mod observe;
 pub mod pending_openid;
+pub mod read_deadline;
 pub mod redirect;
 pub mod staff_auth;
 pub mod state;

@@ -71,7 +71,7 @@ pub fn route_label(path: &str) -> &'static str {
 }
 
 /// Gives each request an id (kept from `X-Request-Id` when the client sent a sane one), logs
-/// one line when it ends, and counts it by route and status.
+/// one line when it ends, and counts it by route and status. Its Redis calls share one budget.
 pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
     let request_id = req
         .header("x-request-id")
@@ -85,7 +85,8 @@ pub async fn observe<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Res
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %request_id, %method, route);
     let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
+    // The request's Redis calls share one budget (see `cache::within_request`).
+    let result = crate::cache::within_request(next.call(req).instrument(span.clone())).await;
     let mut response = match result {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),

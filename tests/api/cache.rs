@@ -193,3 +193,162 @@ async fn a_change_on_one_instance_shows_on_another_at_once() {
     assert_eq!(b.status("/s/family/first-comic").await, 404);
     assert_eq!(b.json("/api/v1/series/family").await["released_count"], 2);
 }
+
+/// A redis-server of the test's own, on a free port, that the test can pause (SIGSTOP).
+struct PrivateRedis {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateRedis {
+    /// `None` when this machine has no `redis-server`.
+    async fn start() -> Option<PrivateRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let url = format!("redis://127.0.0.1:{port}/");
+        let redis = PrivateRedis {
+            child,
+            url,
+            _dir: dir,
+        };
+        let up = crate::helpers::proxy::eventually(std::time::Duration::from_secs(10), || async {
+            TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+        })
+        .await;
+        assert!(up, "the private redis-server did not start");
+        Some(redis)
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal}");
+    }
+
+    async fn keys(&self) -> usize {
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("DBSIZE").query_async(&mut c).await.unwrap()
+    }
+
+    async fn flush(&self) {
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("FLUSHDB")
+            .query_async::<()>(&mut c)
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.signal("CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 11, item 5: with Redis paused (SIGSTOP), each request waits for Redis at most once
+/// (one budget of 250 ms for all its Redis calls), requests go straight to the database while
+/// the instance's breaker is open (one probe at a time), and the cache is used again once
+/// Redis answers. Prints the figure: requests over 450 ms.
+#[tokio::test]
+async fn a_paused_redis_costs_each_request_at_most_one_timeout() {
+    let Some(redis) = PrivateRedis::start().await else {
+        eprintln!("no redis-server on this machine: skipped");
+        return;
+    };
+    let content = fixture::standard();
+    let db = TestDatabase::create().await;
+    let mut options = Options::new(WEEK3, content.path());
+    options.redis_url = Some(redis.url.clone());
+    let app = TestApp::spawn(&db, options).await;
+    let paths = [
+        "/",
+        "/s/family",
+        "/s/family/third-article",
+        "/api/v1/series/family",
+    ];
+    for path in paths {
+        assert_eq!(app.status(path).await, 200, "{path}");
+    }
+    assert!(redis.keys().await > 0, "the cache is in Redis");
+
+    redis.signal("STOP");
+    // Waves of concurrent requests for 3 s, so the breaker's probes come and go between them.
+    let mut took = Vec::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        let wave = (0..24).map(|i| {
+            let app = &app;
+            let path = paths[i % paths.len()];
+            async move {
+                let sent = std::time::Instant::now();
+                let status = app.status(path).await;
+                (path, status, sent.elapsed())
+            }
+        });
+        for (path, status, elapsed) in futures::future::join_all(wave).await {
+            assert_eq!(status, 200, "{path} with Redis paused");
+            took.push(elapsed);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    let paused_for = started.elapsed();
+    let waits = app.state.cache.redis_waits();
+    let slow = took
+        .iter()
+        .filter(|t| **t > std::time::Duration::from_millis(450))
+        .count();
+    let max = took.iter().max().unwrap();
+    eprintln!(
+        "Redis paused {} ms: {} requests, {slow} over 450 ms, slowest {} ms; {} waited for Redis to fail, {} longer than the 250 ms budget",
+        paused_for.as_millis(),
+        took.len(),
+        max.as_millis(),
+        waits.requests,
+        waits.over_budget
+    );
+    assert_eq!(
+        waits.over_budget,
+        0,
+        "requests whose Redis calls waited longer than one budget ({slow} of {} over 450 ms)",
+        took.len()
+    );
+    // Those in flight when Redis stopped (one wave), then one probe per second of back-off.
+    let probes = paused_for.as_secs() + 1;
+    assert!(
+        waits.requests <= 24 + probes,
+        "{} requests waited for Redis; at most the 24 in flight and {probes} probes should",
+        waits.requests
+    );
+
+    redis.signal("CONT");
+    redis.flush().await;
+    let cached_again =
+        crate::helpers::proxy::eventually(std::time::Duration::from_secs(5), || async {
+            for path in paths {
+                assert_eq!(app.status(path).await, 200);
+            }
+            redis.keys().await > 0
+        })
+        .await;
+    assert!(cached_again, "the cache is used again once Redis answers");
+}

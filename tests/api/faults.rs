@@ -401,3 +401,110 @@ async fn a_request_cut_off_at_the_shutdown_deadline_is_logged_and_an_error() {
     assert_eq!(watch.cut_off(), 1);
     drop(stream);
 }
+
+/// Issue 11, item 8, end to end: the real binary, its database refusing connections; each
+/// failed request is one WARN line ("database unavailable; answered 503") with its cause, in
+/// the request's span, and no ERROR line.
+#[tokio::test]
+async fn each_503_is_logged_once_at_warn_with_its_cause() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    if test_database_server().is_none() {
+        // A database that refuses connections: part of the PostgreSQL run.
+        return;
+    }
+    let db = TestDatabase::create().await;
+    let migrate = sea_orm::Database::connect(&db.url).await.unwrap();
+    homeward::store::migrate_up(&migrate).await.unwrap();
+    migrate.close().await.unwrap();
+    let proxy = Proxy::start(&host_port(&db.url)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_homeward"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", proxy.url_through(&db.url))
+        .env(
+            "HOMEWARD_SECRET_KEY",
+            "a-test-secret-key-of-at-least-32-characters",
+        )
+        .env("HOMEWARD_BIND", "127.0.0.1:0")
+        .env("HOMEWARD_WORKER", "false")
+        .env("LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let log = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (address_tx, address_rx) = tokio::sync::oneshot::channel::<String>();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let reader = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut address_tx = Some(address_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("homeward is listening") {
+                    let parsed: Value = serde_json::from_str(&line).unwrap_or_default();
+                    if let (Some(tx), Some(address)) =
+                        (address_tx.take(), parsed["address"].as_str())
+                    {
+                        let _ = tx.send(address.to_owned());
+                    }
+                }
+                log.lock().unwrap().push(line);
+            }
+        })
+    };
+    let address = tokio::time::timeout(Duration::from_secs(60), address_rx)
+        .await
+        .unwrap_or_else(|_| panic!("the server did not start: {:?}", log.lock().unwrap()))
+        .unwrap();
+
+    proxy.refuse().await;
+    let client = patient_client();
+    let ids: Vec<String> = (0..3)
+        .map(|i| format!("refused-{i}-{}", Uuid::new_v4()))
+        .collect();
+    let answers = futures::future::join_all(ids.iter().map(|id| {
+        client
+            .get(format!("http://{address}/api/v1/series/family"))
+            .header("x-request-id", id)
+            .send()
+    }))
+    .await;
+    for answer in answers {
+        let answer = answer.expect("an answer");
+        assert_eq!(answer.status(), 503);
+        assert!(answer.headers().contains_key("retry-after"));
+    }
+    // The request's lines are written before its answer; give the pipe a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    child.kill().await.unwrap();
+    reader.await.unwrap();
+    let log = log.lock().unwrap();
+    for id in &ids {
+        let lines: Vec<Value> = log
+            .iter()
+            .filter(|l| l.contains(id.as_str()))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let at =
+            |level: &str| -> Vec<&Value> { lines.iter().filter(|l| l["level"] == level).collect() };
+        assert!(at("ERROR").is_empty(), "a 503 logged at ERROR: {lines:#?}");
+        let warnings = at("WARN");
+        assert_eq!(warnings.len(), 1, "one WARN line per 503: {lines:#?}");
+        // JSON lines are flat: the event's fields beside its level, the request's span below.
+        let warning = warnings[0];
+        assert_eq!(warning["message"], "database unavailable; answered 503");
+        let cause = warning["error"].as_str().unwrap_or_default();
+        assert!(
+            cause.to_lowercase().contains("connection"),
+            "the cause is named: {warning}"
+        );
+        assert_eq!(
+            at("INFO").len(),
+            1,
+            "and the request's own line: {lines:#?}"
+        );
+    }
+}

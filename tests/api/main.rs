@@ -30,6 +30,7 @@ mod readme;
 mod retention;
 mod sample_content;
 mod sessions;
+mod slow_clients;
 mod staff;
 mod typography;
 mod visibility;
