@@ -322,6 +322,7 @@ done
 say "factory $FACTORY, ${#TOKENS[@]} code(s)"
 TOKENS_FILE="$TMP/tokens.csv"
 : >"$TOKENS_FILE"
+POLICY="$(curl -s "$BASE/api/v1/enrollments/${TOKENS[0]}" | jq -r '.policy_version')"
 t0="$(date +%s%N)"
 for ((i = 1; i <= BENCH_LEARNERS; i++)); do
   code_token="${TOKENS[$(((i - 1) / JOINS_PER_CODE))]}"
@@ -329,7 +330,7 @@ for ((i = 1; i <= BENCH_LEARNERS; i++)); do
   out="$TMP/join.json"
   status="$(curl -s -o "$out" -w '%{http_code}' --max-time 30 -X POST "$BASE/api/v1/enrollments" \
     -H 'content-type: application/json' -H "X-Forwarded-For: $ip" \
-    -d "{\"token\": \"$code_token\", \"audience\": \"parents\", \"accept_policy\": \"2026-11\", \"nickname\": \"bench $i\"}")" \
+    -d "{\"token\": \"$code_token\", \"audience\": \"parents\", \"accept_policy\": \"$POLICY\", \"nickname\": \"bench $i\"}")" \
     || die "POST /api/v1/enrollments failed for learner $i"
   [[ "$status" == 201 ]] || die "POST /api/v1/enrollments for learner $i answered $status: $(head -c 300 "$out")"
   jq -r '"\(.learner_id),\(.session_token)"' "$out" >>"$TOKENS_FILE"

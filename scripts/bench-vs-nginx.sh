@@ -83,14 +83,16 @@ CSS="$(curl -s "$HW$PAGE" | grep -oE 'href="/static/[^"]+\.css"' | head -n 1 | s
 hw() { (cd "$TMP/hw" && env -u REDIS_URL "${HW_ENV[@]}" "$BIN" "$@"); }
 FACTORY="$(hw factory add "基准测试厂" --name-en "Bench Factory" | tail -n 1)"
 CODE="$(hw code create --factory "$FACTORY" --label bench | tail -n 1)"
+POLICY="$(curl -s "$HW/api/v1/enrollments/${CODE##*/}" | jq -r '.policy_version')"
 SESSION="$(curl -s -X POST -H 'content-type: application/json' \
-  -d "{\"token\":\"${CODE##*/}\",\"audience\":\"parents\",\"accept_policy\":\"2026-12\"}" \
+  -d "{\"token\":\"${CODE##*/}\",\"audience\":\"parents\",\"accept_policy\":\"$POLICY\"}" \
   "$HW/api/v1/enrollments" | jq -r '.session_token')"
 [[ -n "$SESSION" && "$SESSION" != null ]] || die "joining failed"
 
 # nginx serving the same bytes with the same content types and cache headers.
 NG_PORT="$(free_port)"
 mkdir -p "$TMP/ng/root/api" "$TMP/ng/logs"
+chmod 755 "$TMP" "$TMP/ng" "$TMP/ng/root" "$TMP/ng/root/api"  # nginx's worker runs as www-data when started as root
 curl -s "$HW$PAGE" -o "$TMP/ng/root/page.html"
 curl -s "$HW$API" -o "$TMP/ng/root/api/lesson.json"
 curl -s "$HW$CSS" -o "$TMP/ng/root/app.css"
@@ -122,8 +124,11 @@ CONF
 nginx -c "$TMP/ng/nginx.conf" -g 'daemon off;' &
 PIDS+=($!)
 NG="http://127.0.0.1:$NG_PORT"
-sleep 0.5
-[[ "$(curl -s -o /dev/null -w '%{http_code}' "$NG/page")" == 200 ]] || die "nginx did not start"
+for _ in $(seq 1 100); do
+  [[ "$(curl -s -o /dev/null -w '%{http_code}' "$NG/page" || true)" == 200 ]] && break
+  sleep 0.1
+done
+[[ "$(curl -s -o /dev/null -w '%{http_code}' "$NG/page")" == 200 ]] || die "nginx did not start: $(tail -5 "$TMP/ng/logs/error.log" 2>/dev/null)"
 
 bytes() { curl -s -o /dev/null -w '%{size_download}' "$@"; }
 GZ=(-H 'Accept-Encoding: gzip')
